@@ -1,0 +1,158 @@
+"""The moderation model: shared encoder + four heads, and batched scoring of texts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from oneguard.model.encoder import masked_mean
+from oneguard.model.heads import HeadConfig, ModerationHeads
+from oneguard.model.inputs import EncoderBatch, InputBuilder, TextInput
+from oneguard.model.truncation import SEGMENT_PROMPT, SEGMENT_RESPONSE, TruncationPolicy
+from oneguard.taxonomy import CATEGORY_CLASSES
+
+
+@dataclass
+class Scores:
+    """Probabilities for ``n`` examples; ``response``/``refusal`` are NaN without a response.
+    ``category`` rows are distributions over :data:`oneguard.taxonomy.CATEGORY_CLASSES`."""
+
+    prompt: np.ndarray
+    response: np.ndarray
+    refusal: np.ndarray
+    category: np.ndarray
+
+    @classmethod
+    def empty(cls, n: int) -> Scores:
+        return cls(
+            prompt=np.full(n, np.nan, dtype=np.float32),
+            response=np.full(n, np.nan, dtype=np.float32),
+            refusal=np.full(n, np.nan, dtype=np.float32),
+            category=np.full((n, len(CATEGORY_CLASSES)), np.nan, dtype=np.float32),
+        )
+
+
+def _pool_or_cls(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Masked mean; rows with an empty mask (e.g. an empty prompt) fall back to [CLS]."""
+    empty = ~mask.any(dim=1)
+    if bool(empty.any()):
+        mask = mask.clone()
+        mask[empty, 0] = True
+    return masked_mean(hidden, mask)
+
+
+def length_order(examples: Sequence[TextInput]) -> list[int]:
+    """Indices sorted by text length, so batches pad little."""
+    return sorted(
+        range(len(examples)),
+        key=lambda i: len(examples[i].prompt) + len(examples[i].response or ""),
+    )
+
+
+class ModerationModel(nn.Module):
+    """MiniLM encoder shared by the prompt-harm, category, response-harm and refusal heads."""
+
+    def __init__(
+        self,
+        encoder: PreTrainedModel,
+        tokenizer: PreTrainedTokenizerBase,
+        policy: TruncationPolicy,
+        head_config: HeadConfig,
+    ) -> None:
+        super().__init__()
+        num_layers = int(encoder.config.num_hidden_layers)
+        bad = [i for i in head_config.feature_layers if not 0 <= i <= num_layers]
+        if bad:
+            raise ValueError(f"feature_layers {bad} outside 0..{num_layers}")
+        self.encoder = encoder
+        self.tokenizer = tokenizer
+        self.policy = policy
+        self.head_config = head_config
+        self.inputs = InputBuilder(tokenizer, policy)
+        self.feature_width = int(encoder.config.hidden_size) * len(head_config.feature_layers)
+        self.heads = ModerationHeads(self.feature_width, head_config)
+        self._last_only = head_config.feature_layers == (num_layers,)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.heads.parameters()).device
+
+    # ---- features -----------------------------------------------------------------------
+    def _hidden_states(self, batch: EncoderBatch) -> list[torch.Tensor]:
+        out = self.encoder(
+            input_ids=batch.input_ids,
+            attention_mask=batch.attention_mask,
+            token_type_ids=batch.token_type_ids,
+            output_hidden_states=not self._last_only,
+        )
+        if self._last_only:
+            return [out.last_hidden_state]
+        return [out.hidden_states[i] for i in self.head_config.feature_layers]
+
+    def prompt_features(self, batch: EncoderBatch) -> torch.Tensor:
+        """(B, d): mean over the judged prompt's tokens, per feature layer, concatenated."""
+        mask = batch.segments == SEGMENT_PROMPT
+        return torch.cat([_pool_or_cls(h, mask) for h in self._hidden_states(batch)], dim=-1)
+
+    def pair_features(self, batch: EncoderBatch) -> torch.Tensor:
+        """(B, 2d): mean over prompt+response tokens, then mean over response tokens."""
+        judged = (batch.segments == SEGMENT_PROMPT) | (batch.segments == SEGMENT_RESPONSE)
+        response = batch.segments == SEGMENT_RESPONSE
+        hidden = self._hidden_states(batch)
+        return torch.cat(
+            [_pool_or_cls(h, judged) for h in hidden] + [_pool_or_cls(h, response) for h in hidden],
+            dim=-1,
+        )
+
+    # ---- batched inference --------------------------------------------------------------
+    def iter_features(
+        self, examples: Sequence[TextInput], batch_size: int, *, prompt: bool, pair: bool
+    ) -> Iterator[tuple[list[int], torch.Tensor | None, list[int], torch.Tensor | None]]:
+        """Yield ``(indices, prompt_features, pair_indices, pair_features)`` per length-sorted
+        batch; pair features exist only for examples with a response."""
+        order = length_order(examples)
+        device = self.device
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            prompt_inputs, pair_inputs = self.inputs.build(
+                [examples[i] for i in chunk], prompt=prompt, pair=pair
+            )
+            prompt_feats = pair_feats = None
+            pair_idx: list[int] = []
+            if prompt_inputs is not None:
+                prompt_feats = self.prompt_features(self.inputs.collate(prompt_inputs).to(device))
+            if pair_inputs is not None:
+                present = [j for j, x in enumerate(pair_inputs) if x is not None]
+                pair_idx = [chunk[j] for j in present]
+                if present:
+                    batch = self.inputs.collate([pair_inputs[j] for j in present]).to(device)
+                    pair_feats = self.pair_features(batch)
+            yield chunk, prompt_feats, pair_idx, pair_feats
+
+    @torch.inference_mode()
+    def score(self, examples: Sequence[TextInput], batch_size: int = 32) -> Scores:
+        """Probabilities for every example (eval mode is the caller's job)."""
+        scores = Scores.empty(len(examples))
+        for chunk, prompt_feats, pair_idx, pair_feats in self.iter_features(
+            examples, batch_size, prompt=True, pair=True
+        ):
+            assert prompt_feats is not None
+            prompt_logit, category_logits = self.heads.from_prompt(prompt_feats.float())
+            scores.prompt[chunk] = torch.sigmoid(prompt_logit).cpu().numpy()
+            scores.category[chunk] = torch.softmax(category_logits, dim=-1).cpu().numpy()
+            if pair_feats is not None:
+                response_logit, refusal_logit = self.heads.from_pair(pair_feats.float())
+                scores.response[pair_idx] = torch.sigmoid(response_logit).cpu().numpy()
+                scores.refusal[pair_idx] = torch.sigmoid(refusal_logit).cpu().numpy()
+        return scores
+
+    def quantize_int8(self) -> None:
+        """Dynamic int8 quantisation of the encoder's linear layers (CPU inference only)."""
+        self.encoder = torch.ao.quantization.quantize_dynamic(
+            self.encoder, {nn.Linear}, dtype=torch.qint8
+        )
