@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import pytest
+import timm
 import torch
 import torch.nn.functional as F
 from timm.layers import RmsNorm
@@ -171,3 +172,18 @@ def test_cnn_falls_back():
         with capture_cls_attention(model) as cap:
             model(torch.randn(1, 3, 8, 8))
     assert cap.attention is None
+
+
+def test_registered_timm_vit_with_random_weights():
+    torch.manual_seed(0)
+    model = timm.create_model(
+        "vit_tiny_patch16_224", pretrained=False, img_size=32, patch_size=4, num_classes=10
+    ).eval()
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        plain = model(x)
+        with capture_cls_attention(model) as cap:
+            hooked = model(x)
+    assert torch.equal(hooked, plain)
+    assert cap.attention.shape == (2, 64)
+    assert torch.allclose(cap.attention, reference_cls_attention(model, x), atol=1e-5)

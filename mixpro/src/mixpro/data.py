@@ -19,6 +19,7 @@ import io
 import os
 import re
 import tarfile
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,57 +90,60 @@ def _parse_label(data: bytes, where: str) -> int:
     return int(text)
 
 
+def _shard_sample(
+    path: Path, key: str, fields: dict[str, tuple[str, bytes]]
+) -> tuple[Image.Image, int]:
+    images = [s for s in fields if s in IMAGE_SUFFIXES]
+    labels = [s for s in fields if s in LABEL_SUFFIXES]
+    if not images:
+        raise DataError(f"{path}: sample {key!r} has no image member")
+    if not labels:
+        raise DataError(f"{path}: sample {key!r} has no .cls label member")
+    img_name, img_bytes = fields[images[0]]
+    label_name, label_bytes = fields[labels[0]]
+    return (
+        _decode_image(img_bytes, f"{path}:{img_name}"),
+        _parse_label(label_bytes, f"{path}:{label_name}"),
+    )
+
+
+def _read_one_shard(path: Path) -> Iterator[tuple[Image.Image, int]]:
+    if not path.is_file():
+        raise DataError(f"{path}: shard not found")
+    try:
+        archive = tarfile.open(path, mode="r:*")  # noqa: SIM115 (closed by the with below)
+    except (tarfile.TarError, OSError) as exc:
+        raise DataError(f"{path}: not a readable tar archive ({exc})") from None
+    with archive:
+        key: str | None = None
+        fields: dict[str, tuple[str, bytes]] = {}
+        try:
+            for member in archive:
+                if not member.isfile():
+                    continue
+                member_key, suffix = _sample_key(member.name)
+                if member_key != key:
+                    if key is not None:
+                        yield _shard_sample(path, key, fields)
+                    key, fields = member_key, {}
+                handle = archive.extractfile(member)
+                fields[suffix] = (member.name, handle.read() if handle else b"")
+        except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+            raise DataError(f"{path}: corrupt or truncated archive ({exc})") from None
+        if key is not None:
+            yield _shard_sample(path, key, fields)
+
+
 def read_shards(paths: Sequence[str | os.PathLike[str]]) -> Iterator[tuple[Image.Image, int]]:
     """Yield (RGB image, class index) from WebDataset-style tar shards (``.tar`` or ``.tar.gz``),
     in file order. A sample is the consecutive members ``<key>.<image ext>`` and ``<key>.cls``."""
     for path in paths:
-        path = Path(path)
-        if not path.is_file():
-            raise DataError(f"{path}: shard not found")
-        try:
-            archive = tarfile.open(path, mode="r:*")
-        except (tarfile.TarError, OSError) as exc:
-            raise DataError(f"{path}: not a readable tar archive ({exc})") from None
-        with archive:
-            key: str | None = None
-            fields: dict[str, tuple[str, bytes]] = {}
-
-            def finish(key: str | None, fields: dict[str, tuple[str, bytes]]):
-                if key is None:
-                    return None
-                images = [s for s in fields if s in IMAGE_SUFFIXES]
-                labels = [s for s in fields if s in LABEL_SUFFIXES]
-                if not images:
-                    raise DataError(f"{path}: sample {key!r} has no image member")
-                if not labels:
-                    raise DataError(f"{path}: sample {key!r} has no .cls label member")
-                img_name, img_bytes = fields[images[0]]
-                label_name, label_bytes = fields[labels[0]]
-                return (
-                    _decode_image(img_bytes, f"{path}:{img_name}"),
-                    _parse_label(label_bytes, f"{path}:{label_name}"),
-                )
-
-            try:
-                for member in archive:
-                    if not member.isfile():
-                        continue
-                    member_key, suffix = _sample_key(member.name)
-                    if member_key != key:
-                        sample = finish(key, fields)
-                        if sample is not None:
-                            yield sample
-                        key, fields = member_key, {}
-                    handle = archive.extractfile(member)
-                    fields[suffix] = (member.name, handle.read() if handle else b"")
-            except (tarfile.TarError, EOFError, OSError) as exc:
-                raise DataError(f"{path}: corrupt or truncated archive ({exc})") from None
-            sample = finish(key, fields)
-            if sample is not None:
-                yield sample
+        yield from _read_one_shard(Path(path))
 
 
-def read_image_folder(root: str | os.PathLike[str]) -> tuple[list[str], Iterator[tuple[Image.Image, int]]]:
+def read_image_folder(
+    root: str | os.PathLike[str],
+) -> tuple[list[str], Iterator[tuple[Image.Image, int]]]:
     """ImageFolder layout (``root/<class>/<image>``): the sorted class names and an iterator over
     (RGB image, class index) in sorted order."""
     root = Path(root)
@@ -302,7 +306,9 @@ class DataSources:
     test: str | list[str]
 
 
-def resolve_sources(data: str | None, train: str | None = None, test: str | None = None) -> DataSources:
+def resolve_sources(
+    data: str | None, train: str | None = None, test: str | None = None
+) -> DataSources:
     """``--train``/``--test`` win; otherwise ``data`` (default: the CIFAR-10 folder) is either a
     folder of shards named ``*train*`` and ``*test*``/``*val*``, or an ImageFolder root with
     ``train/`` and ``test/`` (or ``val/``) sub-folders."""
@@ -384,7 +390,9 @@ def train_transform(
         try:
             steps.append(rand_augment_transform(randaugment, hparams))
         except (AssertionError, ValueError, KeyError) as exc:
-            raise DataError(f"--randaugment {randaugment!r}: not a timm RandAugment spec ({exc})") from None
+            raise DataError(
+                f"--randaugment {randaugment!r}: not a timm RandAugment spec ({exc})"
+            ) from None
     steps += [transforms.ToTensor(), transforms.Normalize(mean, std)]
     if random_erasing > 0:
         steps.append(RandomErasing(random_erasing, mode="pixel", device="cpu"))
@@ -457,3 +465,27 @@ class DeviceBatches:
         batch = torch.arange(b, device=x.device)[:, None, None]
         out = padded.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]]
         return out.permute(0, 3, 1, 2).contiguous()
+
+
+def digits_splits(img_size: int = 32, test_per_class: int = 30) -> tuple[ImageArrays, ImageArrays]:
+    """scikit-learn's 8×8 handwritten digits (1,797 images, bundled with the package) upsampled
+    to ``img_size`` RGB: a stand-in when CIFAR-10 is not on this machine. The last
+    ``test_per_class`` images of each class are the test split."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    gray = (digits.images / 16.0 * 255).round().astype(np.uint8)  # (N, 8, 8), 0..16 -> 0..255
+    pixels = np.stack(
+        [np.asarray(Image.fromarray(g).resize((img_size, img_size), Image.BICUBIC)) for g in gray]
+    )
+    images = np.repeat(pixels[..., None], 3, axis=3)
+    labels = digits.target.astype(np.int64)
+    test = np.zeros(len(labels), dtype=bool)
+    for cls in range(10):
+        test[np.flatnonzero(labels == cls)[-test_per_class:]] = True
+    classes = tuple(str(c) for c in range(10))
+    source = "scikit-learn digits (8×8, upsampled)"
+    return (
+        ImageArrays(images[~test], labels[~test], classes, source),
+        ImageArrays(images[test], labels[test], classes, source),
+    )

@@ -53,7 +53,9 @@ default_cfgs = generate_default_cfgs(
 
 def _create(name: str, pretrained: bool, **kwargs: Any) -> VisionTransformer:
     if pretrained:
-        raise ValueError(f"{name} has no pretrained weights; it is meant to be trained from scratch")
+        raise ValueError(
+            f"{name} has no pretrained weights; it is meant to be trained from scratch"
+        )
     dim, depth, heads, mlp_ratio = ARCHITECTURES[name]
     model_args: dict[str, Any] = {
         "img_size": IMG_SIZE,

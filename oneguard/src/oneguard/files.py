@@ -159,9 +159,9 @@ def _first_bad_utf8(values: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _utf8_error(error: UnicodeDecodeError) -> str:
+def _utf8_error(error: UnicodeDecodeError, within: str) -> str:
     byte = error.object[error.start]
-    return f"invalid UTF-8 (byte 0x{byte:02x} at column {error.start + 1})"
+    return f"invalid UTF-8: byte 0x{byte:02x} at offset {error.start + 1} of the {within}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -201,6 +201,9 @@ class RowReader:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
         if self._parquet is not None:
             self._parquet.close()
 
@@ -272,14 +275,16 @@ class RowReader:
             values = json.loads(text)
         except json.JSONDecodeError as error:
             if decode_error is not None:
-                return InvalidRow(where, _utf8_error(decode_error), raw=shown)
+                return InvalidRow(where, _utf8_error(decode_error, "line"), raw=shown)
             message = f"malformed JSON: {error.msg} (column {error.colno})"
             return InvalidRow(where, message, raw=shown)
         if not isinstance(values, dict):
             kind = "an array" if isinstance(values, list) else type(values).__name__
             return InvalidRow(where, f"expected a JSON object, got {kind}", raw=shown)
         if decode_error is not None:
-            return InvalidRow(where, _utf8_error(decode_error), _first_bad_utf8(values), shown)
+            return InvalidRow(
+                where, _utf8_error(decode_error, "line"), _first_bad_utf8(values), shown
+            )
         return Row(where, values)
 
     def _csv(self) -> Iterator[Row | InvalidRow]:
@@ -372,7 +377,7 @@ def _utf8_error_in(text: str) -> str:
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        return _utf8_error(error)
+        return _utf8_error(error, "value")
     return "invalid UTF-8"
 
 

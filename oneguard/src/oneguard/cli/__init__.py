@@ -27,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"oneguard {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):  # __main__ (python -m oneguard.cli), private helpers
+            continue
         module = importlib.import_module(f"{__name__}.{info.name}")
         module.register(subparsers)
     return parser

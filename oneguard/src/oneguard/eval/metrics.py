@@ -95,10 +95,8 @@ def binary_metrics(
     fn = int(np.sum(y & ~yhat))
     precision = tp / (tp + fp) if tp + fp else None
     recall = tp / (tp + fn) if tp + fn else None
-    if tp + fp + fn == 0:
-        f1 = None  # no positives anywhere: F1 of the positive class is undefined
-    else:
-        f1 = 2 * tp / (2 * tp + fp + fn)
+    # No positives anywhere (gold or predicted): F1 of the positive class is undefined.
+    f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else None
     auprc = None
     if scores is not None:
         _check_lengths(gold=gold, scores=scores)

@@ -124,7 +124,11 @@ class PredictionCache:
     def save(self, identity: str, items: Sequence[Item], results: Sequence[Result]) -> None:
         path = self.path(identity, items)
         path.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"identity": identity, "n": len(results), "results": [r.to_dict() for r in results]}
+        payload = {
+            "identity": identity,
+            "n": len(results),
+            "results": [r.to_dict() for r in results],
+        }
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(payload, handle, ensure_ascii=False)
@@ -264,7 +268,9 @@ def run_benchmarks(
     run = EvalRun(label=label or backend.name, backend=backend.name, identity=identity)
     for benchmark in benchmarks:
         if benchmark.task not in tasks:
-            run.skipped[benchmark.name] = f"backend {backend.name!r} does not do the {benchmark.task} task"
+            run.skipped[benchmark.name] = (
+                f"backend {backend.name!r} does not do the {benchmark.task} task"
+            )
             continue
         if not benchmark.records:
             run.skipped[benchmark.name] = "no labelled records"

@@ -47,13 +47,24 @@ BENCHMARK_INFO: dict[str, BenchmarkInfo] = {b.name: b for b in PUBLIC_BENCHMARKS
 
 #: Paper Table 3's averages: prompt avg over the five prompt sets, response avg over four.
 AVERAGES: dict[str, tuple[str, ...]] = {
-    "prompt_avg": ("toxicchat", "openai_moderation", "aegis", "simplesafetytests", "harmbench_prompt"),
+    "prompt_avg": (
+        "toxicchat",
+        "openai_moderation",
+        "aegis",
+        "simplesafetytests",
+        "harmbench_prompt",
+    ),
     "response_avg": ("harmbench_response", "saferlhf", "beavertails", "xstest_response_harm"),
 }
 AVERAGE_TITLES = {"prompt_avg": "Prompt avg", "response_avg": "Resp avg"}
 
 #: Paper Table 3 columns, averages in place.
-TABLE3_COLUMNS: tuple[str, ...] = (*AVERAGES["prompt_avg"], "prompt_avg", *AVERAGES["response_avg"], "response_avg")
+TABLE3_COLUMNS: tuple[str, ...] = (
+    *AVERAGES["prompt_avg"],
+    "prompt_avg",
+    *AVERAGES["response_avg"],
+    "response_avg",
+)
 #: The XSTest-Resp table (Paper Tables 2 and 20): RH, RR (RR(h) needs prompt labels we lack).
 XSTEST_COLUMNS: tuple[str, ...] = ("xstest_response_harm", "xstest_response_refusal")
 

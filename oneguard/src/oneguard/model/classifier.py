@@ -119,19 +119,18 @@ class ModerationModel(nn.Module):
         device = self.device
         for start in range(0, len(order), batch_size):
             chunk = order[start : start + batch_size]
-            prompt_inputs, pair_inputs = self.inputs.build(
-                [examples[i] for i in chunk], prompt=prompt, pair=pair
-            )
+            toks = self.inputs.tokenize_examples([examples[i] for i in chunk])
             prompt_feats = pair_feats = None
             pair_idx: list[int] = []
-            if prompt_inputs is not None:
-                prompt_feats = self.prompt_features(self.inputs.collate(prompt_inputs).to(device))
-            if pair_inputs is not None:
-                present = [j for j, x in enumerate(pair_inputs) if x is not None]
+            if prompt:
+                batch = self.inputs.collate([self.inputs.prompt_input(t) for t in toks])
+                prompt_feats = self.prompt_features(batch.to(device))
+            if pair:
+                present = [j for j, t in enumerate(toks) if t.response is not None]
                 pair_idx = [chunk[j] for j in present]
                 if present:
-                    batch = self.inputs.collate([pair_inputs[j] for j in present]).to(device)
-                    pair_feats = self.pair_features(batch)
+                    batch = self.inputs.collate([self.inputs.pair_input(toks[j]) for j in present])
+                    pair_feats = self.pair_features(batch.to(device))
             yield chunk, prompt_feats, pair_idx, pair_feats
 
     @torch.inference_mode()

@@ -1,0 +1,170 @@
+"""``oneguard train``: train the embedded model on the training mix and write an artifact."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from oneguard.cli import EXIT_ERROR, EXIT_OK
+from oneguard.paths import REPO_ROOT
+
+DEFAULT_MIX = REPO_ROOT / "build" / "mix" / "train_mix.parquet"
+
+EPILOG = """\
+regimes:
+  --finetune-layers 0    frozen encoder: features cached once (resumable), heads trained on
+                         them (CPU friendly; default epochs 20, batch 256)
+  --finetune-layers K    fine-tune the top K layers (-1: all) with the heads (GPU; default
+                         epochs 3, batch 32); bf16 autocast on CUDA
+An interrupted run resumes from its last checkpoint when the same command is run again.
+examples:
+  oneguard train --mix build/mix/train_mix.parquet --out runs/frozen --feature-layers 3,6
+  oneguard train --mix train_mix.parquet --out $OUT/model --device cuda --finetune-layers -1 \\
+      --encoder device_payload/minilm --batch-size 128 --epochs 3
+"""
+
+
+def _floats(text: str) -> dict[str, float]:
+    pairs = {}
+    for part in filter(None, text.split(",")):
+        key, sep, value = part.partition("=")
+        if not sep:
+            raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {part!r}")
+        try:
+            pairs[key.strip()] = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{part!r}: {value!r} is not a number") from None
+    return pairs
+
+
+def _layers(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected layer numbers like 3,6; got {text!r}") from None
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "train",
+        help="train the embedded model (shared MiniLM encoder + 4 heads) on the training mix",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--mix", type=Path, default=None, help=f"training-mix Parquet (default: {DEFAULT_MIX})")
+    p.add_argument(
+        "--data-dir",
+        default=None,
+        help="build the mix first from this moderation data folder (written beside --out)",
+    )
+    p.add_argument("--out", type=Path, required=True, help="artifact folder to write")
+    p.add_argument("--encoder", type=Path, default=None, help="local MiniLM folder (default: packaged)")
+    p.add_argument("--work-dir", type=Path, default=None, help="checkpoint folder (default: cache)")
+    p.add_argument("--finetune-layers", type=int, default=0, help="0 frozen, K top layers, -1 all")
+    p.add_argument("--train-embeddings", action="store_true", help="also train the embeddings")
+    p.add_argument("--feature-layers", type=_layers, default=(6,), help="pooled layers, e.g. 3,6")
+    p.add_argument("--head-hidden", type=int, default=256, help="head MLP width (0: linear)")
+    p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--max-length", type=int, default=256, help="encoder window in tokens")
+    p.add_argument("--pair-prompt-tokens", type=int, default=96, help="prompt budget in pairs")
+    p.add_argument("--epochs", type=float, default=None)
+    p.add_argument("--max-steps", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--lr", type=float, default=5e-5, help="encoder learning rate")
+    p.add_argument("--head-lr", type=float, default=1e-3)
+    p.add_argument("--weight-decay", type=float, default=0.01)
+    p.add_argument("--warmup-ratio", type=float, default=0.06)
+    p.add_argument("--class-balance", choices=("none", "sqrt", "balanced"), default="sqrt")
+    p.add_argument(
+        "--task-weights",
+        type=_floats,
+        default={},
+        help="e.g. prompt=1,response=1,refusal=1,category=0.3",
+    )
+    p.add_argument(
+        "--annotation-weights", type=_floats, default={}, help="e.g. model=0.7,rule=0.7"
+    )
+    p.add_argument("--dev-fraction", type=float, default=0.05, help="if the mix has no dev rows")
+    p.add_argument("--max-train-rows", type=int, default=None, help="seeded subsample of train")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
+    p.add_argument("--checkpoint-every", type=int, default=500, help="steps between checkpoints")
+    p.add_argument("--eval-batch-size", type=int, default=128)
+    p.add_argument("--time-budget", type=float, default=None, help="stop training after N seconds")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from oneguard.train import TrainConfig, TrainError, command_line, train
+
+    mix = args.mix
+    if args.data_dir is not None:
+        try:
+            mix = _build_mix(args.data_dir, args.out, progress=not args.no_progress)
+        except (ImportError, RuntimeError, FileNotFoundError) as exc:
+            print(f"error: cannot build the mix: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+    config = TrainConfig(mix=mix or DEFAULT_MIX, out=args.out)
+    defaults = TrainConfig(mix=config.mix, out=config.out)
+    config = TrainConfig(
+        mix=config.mix,
+        out=args.out,
+        encoder=args.encoder,
+        work_dir=args.work_dir,
+        finetune_layers=args.finetune_layers,
+        train_embeddings=args.train_embeddings,
+        feature_layers=args.feature_layers,
+        head_hidden=args.head_hidden,
+        dropout=args.dropout,
+        max_length=args.max_length,
+        pair_prompt_tokens=args.pair_prompt_tokens,
+        epochs=args.epochs,
+        max_steps=args.max_steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        head_lr=args.head_lr,
+        weight_decay=args.weight_decay,
+        warmup_ratio=args.warmup_ratio,
+        class_balance=args.class_balance,
+        task_weights={**defaults.task_weights, **args.task_weights},
+        annotation_weights={**defaults.annotation_weights, **args.annotation_weights},
+        dev_fraction=args.dev_fraction,
+        max_train_rows=args.max_train_rows,
+        seed=args.seed,
+        device=args.device,
+        precision=args.precision,
+        checkpoint_every=args.checkpoint_every,
+        eval_batch_size=args.eval_batch_size,
+        time_budget_s=args.time_budget,
+        threads=args.threads,
+        progress=not args.no_progress,
+        command=command_line(),
+    )
+    try:
+        summary = train(config)
+    except (TrainError, ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    resumed = f" (resumed from step {summary.resumed_from})" if summary.resumed_from else ""
+    print(f"wrote {summary.out} after {summary.steps} steps{resumed}, {summary.seconds:.0f} s")
+    for task in ("prompt", "response", "refusal"):
+        m = summary.dev_metrics.get(task, {})
+        f1 = m.get("f1")
+        f1_text = "n/a" if f1 is None else f"{100 * f1:.1f}"
+        print(f"  {task:8s} dev F1 {f1_text:>5s}  threshold {summary.thresholds[task]:.3f}  (n={m.get('n', 0)})")
+    return EXIT_OK
+
+
+def _build_mix(data_dir: str, out: Path, progress: bool) -> Path:
+    """Build the training mix from ``data_dir`` with default settings, beside ``out``."""
+    from oneguard.cli.data import _data_dir
+    from oneguard.data.mix import build_mix, write_mix
+
+    path = Path(str(out).rstrip("/") + ".mix") / "train_mix.parquet"
+    result = build_mix(_data_dir(data_dir), progress=progress)
+    write_mix(result, path)
+    return path

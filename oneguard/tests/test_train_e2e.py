@@ -1,0 +1,181 @@
+"""Train -> save -> load -> classify on a tiny random BERT and a 24-row mix, in seconds."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+from transformers import AutoModel
+from tiny_model import (
+    BENIGN_PROMPTS,
+    HARMFUL_PROMPTS,
+    REFUSALS,
+    make_tiny_encoder,
+    tiny_records,
+    write_mix,
+)
+
+from oneguard import load_wildguard
+from oneguard.model.artifact import (
+    DELTA_FILE,
+    HEADS_FILE,
+    ArtifactConfig,
+    ArtifactError,
+    load_artifact,
+)
+from oneguard.model.thresholds import best_f1_threshold
+from oneguard.schema import RESULT_KEYS, Record
+from oneguard.train import CHECKPOINT_FILE, TrainConfig, TrainError, train
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tiny")
+    encoder = make_tiny_encoder(root / "encoder")
+    mix = write_mix(tiny_records(), root / "mix.parquet")
+    return encoder, mix
+
+
+def config(tiny, out, **overrides) -> TrainConfig:
+    encoder, mix = tiny
+    base = dict(
+        mix=mix,
+        out=out,
+        encoder=encoder,
+        feature_layers=(1, 2),
+        head_hidden=16,
+        max_length=32,
+        pair_prompt_tokens=12,
+        epochs=4,
+        batch_size=8,
+        progress=False,
+    )
+    return TrainConfig(**{**base, **overrides})
+
+
+def test_frozen_training_writes_heads_only_and_classifies(tiny, tmp_path):
+    summary = train(config(tiny, tmp_path / "model", head_lr=1e-2, epochs=30))
+    out = tmp_path / "model"
+    assert (out / HEADS_FILE).is_file() and (out / "MODEL_CARD.md").is_file()
+    assert not (out / DELTA_FILE).exists()  # frozen encoder: nothing to store
+    stored = ArtifactConfig.read(out)
+    assert stored.thresholds == summary.thresholds
+    assert stored.training["rows"] == {"train": 18, "dev": 6}
+    assert stored.training["steps"] == summary.steps == 30 * 3  # ceil(18 / 8) steps per epoch
+    # Dev rows per task: prompt labels on 3 dev rows (2 harmful), refusal labels on 4.
+    assert (summary.dev_metrics["prompt"]["n"], summary.dev_metrics["prompt"]["positives"]) == (3, 2)
+    assert (summary.dev_metrics["refusal"]["n"], summary.dev_metrics["refusal"]["positives"]) == (4, 2)
+    assert stored.dev_metrics["prompt"]["f1"] == summary.dev_metrics["prompt"]["f1"] > 0
+
+    guard = load_wildguard(str(out), encoder=str(tiny[0]))
+    items = [
+        {"prompt": HARMFUL_PROMPTS[1]},
+        {"prompt": BENIGN_PROMPTS[1]},
+        {"prompt": HARMFUL_PROMPTS[2], "response": REFUSALS[0]},
+    ]
+    results = guard.classify(items)
+    assert [tuple(r) for r in results] == [RESULT_KEYS] * 3
+    assert results[0]["prompt_harmfulness"] == "harmful"
+    assert results[1]["prompt_harmfulness"] == "unharmful"
+    assert results[2]["response_refusal"] == "refusal"
+    assert results[0]["response_refusal"] is None
+
+
+def test_finetuning_stores_an_fp16_delta_that_round_trips(tiny, tmp_path):
+    out = tmp_path / "model"
+    train(config(tiny, out, finetune_layers=1, epochs=2))
+    stored = ArtifactConfig.read(out)
+    # Only the top layer (of 2) is stored, never the embeddings.
+    assert stored.delta_tensors and all(n.startswith("encoder.layer.1.") for n in stored.delta_tensors)
+    delta = load_file(str(out / DELTA_FILE))
+    assert set(delta) == set(stored.delta_tensors)
+    assert {t.dtype for t in delta.values()} == {torch.float16}
+
+    model, _ = load_artifact(out, encoder_path=tiny[0])
+    params = dict(model.encoder.named_parameters())
+    for name, value in delta.items():
+        assert torch.equal(params[name], value.float())
+    # The untouched bottom layer is the packaged encoder's, bit for bit.
+    plain = dict(AutoModel.from_pretrained(str(tiny[0])).named_parameters())
+    assert torch.equal(params["encoder.layer.0.attention.self.query.weight"], plain["encoder.layer.0.attention.self.query.weight"])
+    assert not torch.equal(params["encoder.layer.1.attention.self.query.weight"], plain["encoder.layer.1.attention.self.query.weight"])
+
+
+def test_interrupted_run_resumes_from_its_checkpoint(tiny, tmp_path):
+    work = tmp_path / "work"
+    first = train(config(tiny, tmp_path / "a", work_dir=work, checkpoint_every=2, time_budget_s=1e-9))
+    assert first.steps == 1 and (work / CHECKPOINT_FILE).is_file()
+    second = train(config(tiny, tmp_path / "b", work_dir=work, checkpoint_every=2))
+    assert second.resumed_from == 1
+    assert second.steps == 4 * 3
+    assert not (work / CHECKPOINT_FILE).exists()  # a finished run cleans up
+
+
+def test_same_seed_gives_the_same_model(tiny, tmp_path):
+    a = train(config(tiny, tmp_path / "a", epochs=2))
+    b = train(config(tiny, tmp_path / "b", epochs=2))
+    assert a.thresholds == b.thresholds
+    ha, hb = load_file(str(tmp_path / "a" / HEADS_FILE)), load_file(str(tmp_path / "b" / HEADS_FILE))
+    assert all(torch.equal(ha[k], hb[k]) for k in ha)
+
+
+def test_bad_mix_row_is_reported_with_its_number(tiny, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = [r.to_dict() for r in tiny_records()[:3]]
+    rows[2]["prompt_harm_label"] = "maybe"
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "bad.parquet")
+    with pytest.raises(TrainError, match=r"row 2: .*prompt_harm_label='maybe'"):
+        train(config(tiny, tmp_path / "m", mix=tmp_path / "bad.parquet"))
+    with pytest.raises(TrainError, match="not found"):
+        train(config(tiny, tmp_path / "m", mix=tmp_path / "missing.parquet"))
+
+
+def test_unknown_labels_carry_no_loss(tiny, tmp_path):
+    # A mix whose only labelled task is refusal trains (other tasks get no loss, thresholds
+    # default to 0.5 with no dev rows to tune on).
+    rows = [
+        Record(prompt="p", response="i am sorry", source="s", split=split,
+               response_refusal_label=label, id=f"{split}{i}{label}")
+        for split in ("train", "dev") for i in range(3) for label in ("refusal", "compliance")
+    ]
+    mix = write_mix(rows, tmp_path / "refusal_only.parquet")
+    summary = train(config(tiny, tmp_path / "m", mix=mix, epochs=1))
+    assert summary.thresholds["prompt"] == 0.5 and summary.dev_metrics["prompt"]["f1"] is None
+    assert summary.dev_metrics["refusal"]["n"] == 6
+
+
+def test_artifact_errors_name_the_file(tiny, tmp_path):
+    out = tmp_path / "model"
+    train(config(tiny, out, epochs=1))
+    data = json.loads((out / "config.json").read_text())
+    data["encoder"]["signature"]["hidden_size"] = 999
+    (out / "config.json").write_text(json.dumps(data))
+    with pytest.raises(ArtifactError, match="config.json: trained on an encoder"):
+        load_artifact(out, encoder_path=tiny[0])
+    (out / "config.json").write_text("{not json")
+    with pytest.raises(ArtifactError, match="invalid JSON"):
+        load_artifact(out, encoder_path=tiny[0])
+    with pytest.raises(ArtifactError, match="not a oneguard"):
+        load_wildguard(str(tmp_path), encoder=str(tiny[0]))
+
+
+def test_best_f1_threshold_picks_the_f1_maximum():
+    gold = np.array([1, 1, 0, 1, 0, 0], dtype=bool)
+    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.2, 0.1])
+    choice = best_f1_threshold(gold, scores)
+    # Predict >= 0.6: tp 3, fp 1 -> F1 6/7, better than >= 0.8 (tp 2: F1 0.8).
+    assert choice.threshold == 0.6 and choice.f1 == pytest.approx(6 / 7)
+    assert best_f1_threshold(np.zeros(3, bool), np.ones(3)).f1 is None
