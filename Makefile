@@ -18,7 +18,7 @@ PINS := \
 	fastapi==0.165.0 uvicorn==0.54.0 pydantic==2.14.4 httpx==0.28.1 \
 	openai==3.57.0 prometheus-client==0.26.0 \
 	typer==0.29.2 rich==15.0.0 tqdm==4.70.1 matplotlib==3.11.2 pyyaml==6.0.4 \
-	ray[data]==2.60.0 \
+	"ray[data]==2.60.0" \
 	pytest==9.2.0 ruff==0.17.6 selenium==4.40.0
 
 .PHONY: all venv test demo lint format clean

@@ -32,7 +32,9 @@ def reference_cls_attention(model: torch.nn.Module, x: torch.Tensor) -> torch.Te
     """Weights from timm's own unfused path: hook attn_drop's input on the last block."""
     last = model.blocks[-1].attn
     captured = {}
-    handle = last.attn_drop.register_forward_hook(lambda m, args, out: captured.update(attn=args[0]))
+    handle = last.attn_drop.register_forward_hook(
+        lambda m, args, out: captured.update(attn=args[0])
+    )
     last.fused_attn = False
     try:
         with torch.no_grad():
@@ -144,9 +146,9 @@ def test_model_without_class_token_falls_back_with_one_warning():
     attention_module._WARNED_MODEL_TYPES.discard("VisionTransformer")
     model = tiny_vit(class_token=False, global_pool="avg")
     x = torch.randn(2, 3, 16, 16)
-    with pytest.warns(UserWarning, match="has no class token; MixPro and TransMix fall back"):
-        with torch.no_grad(), capture_cls_attention(model) as cap:
-            model(x)
+    warns = pytest.warns(UserWarning, match="has no class token; MixPro and TransMix fall back")
+    with warns, torch.no_grad(), capture_cls_attention(model) as cap:
+        model(x)
     assert not cap.supported and cap.attention is None
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -159,18 +161,17 @@ def test_model_without_class_token_falls_back_with_one_warning():
 def test_average_pooled_vit_with_class_token_falls_back():
     attention_module._WARNED_MODEL_TYPES.discard("VisionTransformer")
     model = tiny_vit(global_pool="avg")
-    with pytest.warns(UserWarning, match="pools with 'avg'"):
-        with capture_cls_attention(model) as cap:
-            pass
+    with pytest.warns(UserWarning, match="pools with 'avg'"), capture_cls_attention(model) as cap:
+        pass
     assert cap.attention is None
     attention_module._WARNED_MODEL_TYPES.discard("VisionTransformer")
 
 
 def test_cnn_falls_back():
     model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Flatten())
-    with pytest.warns(UserWarning, match="Sequential has no class token"):
-        with capture_cls_attention(model) as cap:
-            model(torch.randn(1, 3, 8, 8))
+    warns = pytest.warns(UserWarning, match="Sequential has no class token")
+    with warns, capture_cls_attention(model) as cap:
+        model(torch.randn(1, 3, 8, 8))
     assert cap.attention is None
 
 
@@ -187,3 +188,38 @@ def test_registered_timm_vit_with_random_weights():
     assert torch.equal(hooked, plain)
     assert cap.attention.shape == (2, 64)
     assert torch.allclose(cap.attention, reference_cls_attention(model, x), atol=1e-5)
+
+
+def test_compiled_model_and_missed_forward_raise_clear_errors():
+    model = tiny_vit()
+    compiled = torch.compile(model, backend="eager")
+    with pytest.raises(TypeError, match="torch.compile"), capture_cls_attention(compiled):
+        pass
+    missed = pytest.raises(RuntimeError, match="did not run inside the with-block")
+    with missed, capture_cls_attention(model):
+        pass
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_cuda_fused_kernels_and_autocast(dtype):
+    torch.manual_seed(0)
+    model = timm.create_model("vit_small_patch16_224", pretrained=False, num_classes=100)
+    model = model.cuda().train()
+    x = torch.randn(16, 3, 224, 224, device="cuda")
+    autocast = torch.autocast("cuda", dtype=dtype, enabled=dtype != torch.float32)
+    torch.manual_seed(1)
+    with autocast:
+        plain = model(x)
+    torch.manual_seed(1)  # same drop-path draws
+    with autocast, capture_cls_attention(model) as cap:
+        hooked = model(x)
+    assert torch.equal(hooked, plain)
+    assert cap.attention.dtype == torch.float32 and cap.attention.shape == (16, 196)
+    model.eval()
+    with torch.no_grad(), autocast, capture_cls_attention(model) as cap:
+        model(x)
+    with autocast:
+        reference = reference_cls_attention(model, x).float()
+    tolerance = 1e-5 if dtype == torch.float32 else 2e-2 * reference.abs().max().item()
+    assert torch.allclose(cap.attention, reference, atol=tolerance)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from mixpro.classic import box_token_mask
+from mixpro.labels import smooth_one_hot
 from timm.data import Mixup
 
 from mixpro import ClassicMix, MaskMix, MixPro, MixSchedule
-from mixpro.classic import box_token_mask
-from mixpro.labels import smooth_one_hot
 
 
 def batch(size: int = 6, side: int = 16):
@@ -112,7 +112,9 @@ def test_official_schedule_configuration():
 
 def test_schedule_splits_batches_half_maskmix_quarter_mixup_quarter_cutmix():
     np.random.seed(0)
-    schedule = MixSchedule.official(5, patch_size=4, mask_size=8, generator=np.random.default_rng(0))
+    schedule = MixSchedule.official(
+        5, patch_size=4, mask_size=8, generator=np.random.default_rng(0)
+    )
     x, y = batch(size=4)
     counts = {"maskmix": 0, "mixup": 0, "cutmix": 0}
     for _ in range(800):
@@ -136,7 +138,9 @@ def test_schedule_relabels_only_maskmix_batches():
     _, area = schedule(x, y)
     relabeled = schedule.relabel(torch.zeros(4, 5), torch.full((4, 16), 1 / 16))
     assert not torch.equal(relabeled, area)  # PAL target is unsmoothed
-    assert torch.allclose(relabeled, schedule.maskmix.relabel(torch.zeros(4, 5), torch.full((4, 16), 1 / 16)))
+    assert torch.allclose(
+        relabeled, schedule.maskmix.relabel(torch.zeros(4, 5), torch.full((4, 16), 1 / 16))
+    )
     with pytest.raises(RuntimeError, match="call the mixer on a batch first"):
         MixSchedule.official(5, 4, 8).relabel(torch.zeros(4, 5), None)
     with pytest.raises(ValueError, match="maskmix has 5 classes but classic has 6"):

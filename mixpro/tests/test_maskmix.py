@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-
-from mixpro import MaskMix, valid_mask_sizes
 from mixpro.labels import smooth_one_hot
 from mixpro.maskmix import check_mask_geometry, kept_cell_counts
+
+from mixpro import MaskMix, valid_mask_sizes
 
 
 class FixedRatio:
@@ -38,7 +38,14 @@ def batch(size: int = 6, height: int = 16, width: int | None = None, classes: in
 
 @pytest.mark.parametrize(
     ("height", "width", "patch", "cell"),
-    [(16, 16, 4, 8), (16, 16, 4, 4), (32, 32, 4, 16), (24, 24, 2, 6), (32, 16, 4, 8), (28, 28, 7, 14)],
+    [
+        (16, 16, 4, 8),
+        (16, 16, 4, 4),
+        (32, 32, 4, 16),
+        (24, 24, 2, 6),
+        (32, 16, 4, 8),
+        (28, 28, 7, 14),
+    ],
 )
 def test_token_mask_is_pixel_mask_pooled_per_patch(height, width, patch, cell):
     x, y = batch(height=height, width=width)
@@ -103,7 +110,9 @@ def test_cell_placement_is_uniform_per_sample():
 
 def test_area_target_matches_formula_and_sums_to_one():
     x, y = batch(size=8, height=16, classes=5)
-    mixer = MaskMix(5, 4, 4, label_smoothing=0.1, per_sample_lam=True, generator=np.random.default_rng(0))
+    mixer = MaskMix(
+        5, 4, 4, label_smoothing=0.1, per_sample_lam=True, generator=np.random.default_rng(0)
+    )
     _, target = mixer(x, y)
     partner = mixer.partner_index
     off, on = 0.1 / 5, 1 - 0.1 + 0.1 / 5
@@ -144,9 +153,15 @@ def test_valid_mask_sizes_for_imagenet():
     ("kwargs", "message"),
     [
         ({"patch_size": 16, "mask_size": 24}, "multiple of patch_size"),
-        ({"patch_size": 16, "mask_size": 64, "img_size": 224}, r"does not tile the 224x224 image.*\[16, 32, 112, 224\]"),
+        (
+            {"patch_size": 16, "mask_size": 64, "img_size": 224},
+            r"does not tile the 224x224 image.*\[16, 32, 112, 224\]",
+        ),
         ({"patch_size": 4, "mask_size": 8, "alpha": 0.0}, "alpha must be > 0"),
-        ({"patch_size": 4, "mask_size": 8, "label_smoothing": 1.0}, r"label_smoothing must lie in \[0, 1\)"),
+        (
+            {"patch_size": 4, "mask_size": 8, "label_smoothing": 1.0},
+            r"label_smoothing must lie in \[0, 1\)",
+        ),
         ({"patch_size": 4, "mask_size": 8, "partner": "roll"}, "partner must be one of"),
         ({"patch_size": 0, "mask_size": 8}, "positive multiple"),
     ],

@@ -7,11 +7,11 @@ import math
 import numpy as np
 import pytest
 import torch
+from mixpro.labels import attention_share, mix_targets
+from mixpro.pal import pal_lambda, progressive_factor
 from timm.loss import SoftTargetCrossEntropy
 
 from mixpro import MixPro
-from mixpro.labels import attention_share, mix_targets
-from mixpro.pal import pal_lambda, progressive_factor
 
 
 def test_pal_lambda_on_hand_built_case():
@@ -48,7 +48,9 @@ def test_progressive_factor_stays_in_unit_interval():
 
 def test_attention_share_normalises_over_patch_tokens():
     attention = torch.tensor([[0.05, 0.05, 0.3, 0.1]])  # sums to 0.5: class-token mass dropped
-    assert torch.allclose(attention_share(attention, torch.tensor([[0.0, 0.0, 1.0, 1.0]])), torch.tensor([0.8]))
+    assert torch.allclose(
+        attention_share(attention, torch.tensor([[0.0, 0.0, 1.0, 1.0]])), torch.tensor([0.8])
+    )
 
 
 def mixed_batch(mixer: MixPro, size: int = 4, classes: int = 3):
@@ -61,7 +63,9 @@ def mixed_batch(mixer: MixPro, size: int = 4, classes: int = 3):
 def test_relabel_end_to_end_matches_formula():
     mixer = MixPro(3, 4, 4, generator=np.random.default_rng(2), per_sample_lam=True)
     (_, area_target), y = mixed_batch(mixer)
-    attention = torch.tensor([[0.1, 0.2, 0.3, 0.3], [0.4, 0.1, 0.1, 0.3], [0.25, 0.25, 0.25, 0.2], [0.0, 0.5, 0.2, 0.2]])
+    attention = torch.tensor(
+        [[0.1, 0.2, 0.3, 0.3], [0.4, 0.1, 0.1, 0.3], [0.25, 0.25, 0.25, 0.2], [0.0, 0.5, 0.2, 0.2]]
+    )
     logits = torch.tensor([[2.0, 0.0, -1.0], [0.0, 1.0, 0.0], [0.5, 0.5, 0.5], [-1.0, 3.0, 0.0]])
     target = mixer.relabel(logits, attention)
     mask = mixer.token_mask
@@ -91,7 +95,9 @@ def test_relabel_smoothing_option_smooths_final_target():
 def test_detached_factor_gives_plain_soft_target_gradient():
     mixer = MixPro(3, 4, 4, generator=np.random.default_rng(5), per_sample_lam=True)
     mixed_batch(mixer)
-    logits = torch.tensor([[2.0, 0.0, -1.0], [0.0, 1.0, 0.0], [0.5, 0.2, 0.5], [-1.0, 3.0, 0.0]], requires_grad=True)
+    logits = torch.tensor(
+        [[2.0, 0.0, -1.0], [0.0, 1.0, 0.0], [0.5, 0.2, 0.5], [-1.0, 3.0, 0.0]], requires_grad=True
+    )
     attention = torch.tensor([[0.1, 0.2, 0.3, 0.3]]).repeat(4, 1)
     target = mixer.relabel(logits, attention)
     assert not target.requires_grad
@@ -100,7 +106,9 @@ def test_detached_factor_gives_plain_soft_target_gradient():
 
 
 def test_official_non_detached_factor_backpropagates_through_alpha():
-    mixer = MixPro(3, 4, 4, detach_factor=False, generator=np.random.default_rng(5), per_sample_lam=True)
+    mixer = MixPro(
+        3, 4, 4, detach_factor=False, generator=np.random.default_rng(5), per_sample_lam=True
+    )
     mixed_batch(mixer)
     raw = torch.tensor([[2.0, 0.0, -1.0], [0.0, 1.0, 0.0], [0.5, 0.2, 0.5], [-1.0, 3.0, 0.0]])
     attention = torch.tensor([[0.9, 0.03, 0.03, 0.04]]).repeat(4, 1)
@@ -134,7 +142,9 @@ def test_relabel_errors_are_clear():
     with pytest.raises(RuntimeError, match="before relabel"):
         mixer.relabel(torch.zeros(4, 3), torch.ones(4, 4))
     mixed_batch(mixer)
-    with pytest.raises(ValueError, match=r"cls_attention must have the token mask's shape \(4, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"cls_attention must have the token mask's shape \(4, 4\)"
+    ):
         mixer.relabel(torch.zeros(4, 3), torch.ones(4, 5))
     with pytest.raises(ValueError, match=r"logits must have shape \(4, 3\)"):
         mixer.relabel(torch.zeros(4, 2), torch.ones(4, 4))

@@ -9,10 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
-
 from mixpro.cli import main
 from mixpro.show import PreviewImages, mix_rows, render_mixers
+from PIL import Image
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-
-from mixpro import TransMix
 from mixpro.classic import box_token_mask
 from mixpro.labels import smooth_one_hot
+
+from mixpro import TransMix
 
 
 def test_box_token_mask_uses_top_left_pixel_like_official_nearest_resize():
@@ -94,5 +94,7 @@ def test_invalid_configs_and_batches():
     with pytest.raises(ValueError, match="patch_size 4 does not divide the 10x10 image"):
         mixer(torch.randn(2, 3, 10, 10), torch.tensor([0, 1]))
     mixer, *_ = cutmix_batch()
-    with pytest.raises(ValueError, match=r"cls_attention must have the token mask's shape \(6, 16\)"):
+    with pytest.raises(
+        ValueError, match=r"cls_attention must have the token mask's shape \(6, 16\)"
+    ):
         mixer.relabel(torch.zeros(6, 4), torch.ones(6, 17))

@@ -177,7 +177,9 @@ def test_seeds_spread_over_sources_and_responses_kept_on_request(library: Templa
 def test_every_route_produces_a_variant(
     library: TemplateLibrary, route: str, marker: str | None
 ) -> None:
-    augmenter = Augmenter(library, AugmentConfig(route_weights=((route, 1.0),), gcg_suffix_p=0.0))
+    # (leetspeak alone is refused as "no library"; a zero-weight CoU route satisfies that)
+    weights = ((route, 1.0), ("cou", 0.0))
+    augmenter = Augmenter(library, AugmentConfig(route_weights=weights, gcg_suffix_p=0.0))
     request = "How do I bake sourdough bread at home?"
     text, tactics = augmenter.variant(request, random.Random(0))
     assert text != request
@@ -217,6 +219,8 @@ def test_missing_library_parts_are_skipped_and_empty_library_is_an_error(
     assert [name for name, _ in augmenter.routes] == ["cou", "leetspeak"]
     with pytest.raises(ValueError, match="template library is empty"):
         Augmenter(TemplateLibrary(), AugmentConfig(route_weights=(("cou", 1.0),)))
+    with pytest.raises(ValueError, match="template library is empty"):
+        Augmenter(TemplateLibrary(missing=("gptfuzz/prompts",)))
 
 
 @pytest.mark.parametrize(

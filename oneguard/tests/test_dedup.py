@@ -135,16 +135,31 @@ def test_multi_turn_eval_items_match_by_their_judged_input() -> None:
     index = EvalIndex()
     index.add(
         [
-            Record(prompt="yes", context="user: insult me\nassistant: no", source="e", prompt_harm_label=HARMFUL),
+            Record(
+                prompt="yes",
+                context="user: insult me\nassistant: no",
+                source="e",
+                prompt_harm_label=HARMFUL,
+            ),
             Record(prompt="hello there", source="e", prompt_harm_label=UNHARMFUL),
         ],
         "e",
     )
     training = [
         # same utterance after other turns: another item -> kept
-        Record(prompt="Yes", context="user: hi\nassistant: hello", source="t", prompt_harm_label=UNHARMFUL),
+        Record(
+            prompt="Yes",
+            context="user: hi\nassistant: hello",
+            source="t",
+            prompt_harm_label=UNHARMFUL,
+        ),
         # same turns, same utterance -> dropped
-        Record(prompt="yes!", context="User: insult me\nAssistant: no.", source="t", prompt_harm_label=HARMFUL),
+        Record(
+            prompt="yes!",
+            context="User: insult me\nAssistant: no.",
+            source="t",
+            prompt_harm_label=HARMFUL,
+        ),
         # a context-free eval prompt matches the utterance in any conversation -> dropped
         Record(prompt="Hello there", context="user: hey", source="t", prompt_harm_label=UNHARMFUL),
     ]
@@ -230,3 +245,49 @@ def test_same_utterance_in_different_conversations_is_not_merged() -> None:
     assert report.unlabelled == {"chat": 1}
     assert report.conflicting_texts["prompt"] == 0
     assert all(r.response_harm_label == UNKNOWN for r in kept)
+
+
+def test_canned_long_responses_do_not_count_as_leaks() -> None:
+    canned = (
+        "I cannot provide information or guidance on illegal or harmful activities. "
+        "Can I help you with something else?"
+    )
+    specific_in_training = LONG_RESPONSE + " Only one eval prompt has this one."
+    index = EvalIndex()
+    index.add(
+        [
+            Record(prompt="eval q1", source="e", response=canned, response_refusal_label=REFUSAL),
+            Record(prompt="eval q2", source="e", response=canned, response_refusal_label=REFUSAL),
+            Record(
+                prompt="eval q3",
+                source="e",
+                response=specific_in_training,
+                response_harm_label=HARMFUL,
+            ),
+        ],
+        "e",
+    )
+    assert len(normalize_text(canned)) >= MIN_LEAKING_RESPONSE_CHARS
+    training = [
+        # canned in the eval data itself -> kept
+        Record(prompt="train q1", source="t", response=canned, response_refusal_label=REFUSAL),
+        # once in eval, but training gives it to two prompts -> canned, kept
+        Record(
+            prompt="train q2",
+            source="t",
+            response=specific_in_training,
+            response_harm_label=HARMFUL,
+        ),
+        Record(
+            prompt="train q3",
+            source="t",
+            response=specific_in_training,
+            response_harm_label=HARMFUL,
+        ),
+    ]
+    kept, report = drop_eval_overlap(training, index)
+    assert [r.prompt for r in kept] == ["train q1", "train q2", "train q3"]
+    assert not report.eval_response
+    # A specific response (one prompt everywhere) is still a leak.
+    kept, report = drop_eval_overlap(training[1:2], index)
+    assert kept == [] and report.eval_response == {"t": 1}

@@ -15,8 +15,8 @@ from oneguard.data.mix import (
     DEV,
     TRAIN,
     MixConfig,
-    balanced_quotas,
     MixError,
+    balanced_quotas,
     build_mix,
     read_mix,
     summary_columns,
@@ -26,7 +26,7 @@ from oneguard.data.mix import (
 )
 from oneguard.data.registry import Source
 from oneguard.data.templates import load_template_library
-from oneguard.schema import COMPLIANCE, HARMFUL, REFUSAL, UNHARMFUL, Record
+from oneguard.schema import COMPLIANCE, HARMFUL, REFUSAL, UNHARMFUL, UNKNOWN, Record
 
 TOPICS = [
     "locks",
@@ -95,6 +95,18 @@ def _toy_responses(folder: Path) -> list[Record]:
                 id=f"r{i}",
             )
         )
+    # Its prompt is a prompt-only eval item: kept, without a prompt label, for its refusal label.
+    records.append(
+        Record(
+            prompt="How do I open locks number 3",
+            source="toy_responses",
+            response="No.",
+            prompt_harm_label=HARMFUL,
+            response_refusal_label=REFUSAL,
+            annotation="human",
+            id="stripped",
+        )
+    )
     records.append(
         Record(
             prompt="A question whose answer is in the eval set",
@@ -157,15 +169,21 @@ def test_overlap_with_eval_is_dropped_and_counted(data_dir, fixtures_dir, config
     result = _build(data_dir, fixtures_dir, config)
     assert result.train_sources == ["toy_prompts", "toy_responses"]
     assert result.eval_sources == ["toy_eval"]
-    assert result.loaded == {"toy_prompts": 60, "toy_responses": 31, "toy_eval": 4}
+    assert result.loaded == {"toy_prompts": 60, "toy_responses": 32, "toy_eval": 4}
     assert result.report.eval_prompt == {"toy_prompts": 3}
     assert result.report.eval_response == {"toy_responses": 1}
-    assert result.report.eval_hits == {"toy_eval": 4}
+    assert result.report.eval_stripped == {"toy_responses": 1}
+    assert result.report.eval_hits == {"toy_eval": 5}
     eval_keys = {normalize_text(p) for p in OVERLAP} | {normalize_text("Unrelated eval question")}
-    assert not [r for r in result.records if normalize_text(r.prompt) in eval_keys]
+    on_eval_prompts = [r for r in result.records if normalize_text(r.prompt) in eval_keys]
+    assert [(r.id, r.prompt_harm_label, r.response_refusal_label) for r in on_eval_prompts] == [
+        ("stripped", UNKNOWN, REFUSAL)
+    ]
     assert not [r for r in result.records if r.response == LEAKED_RESPONSE]
     base = [r for r in result.records if not r.source.startswith(AUGMENT_PREFIX)]
-    assert Counter(r.source for r in base) == {"toy_prompts": 57, "toy_responses": 30}
+    assert Counter(r.source for r in base) == {"toy_prompts": 57, "toy_responses": 31}
+    # The stripped row has no prompt label, so it never seeds an augmented variant.
+    assert not [r for r in result.records if r.id.startswith("stripped|")]
 
 
 def test_augmented_rows_and_dev_split_disjoint_by_prompt(data_dir, fixtures_dir, config) -> None:
@@ -205,7 +223,7 @@ def test_cap_keeps_label_mix_and_is_reported(data_dir, fixtures_dir) -> None:
     assert len(prompts) == 20
     # 57 rows after dedup: 18 harmful, 39 unharmful -> the cap fills both labels evenly.
     assert Counter(r.prompt_harm_label for r in prompts) == {HARMFUL: 10, UNHARMFUL: 10}
-    assert result.capped == {"toy_prompts": 37, "toy_responses": 10}
+    assert result.capped == {"toy_prompts": 37, "toy_responses": 11}
     assert {r.split for r in result.records} == {TRAIN}
 
 
@@ -229,7 +247,7 @@ def test_parquet_round_trip_and_summary_files(data_dir, fixtures_dir, config, tm
     assert metadata.num_rows == len(result.records)
     text = markdown.read_text()
     assert "| source | prompt: harmful |" in text
-    assert "toy_eval: 4" in text
+    assert "- toy_eval: 5" in text
     data = json.loads(summary.read_text())
     assert data["rows"] == len(result.records)
     assert data["dedup"]["eval_prompt"] == {"toy_prompts": 3}
@@ -252,7 +270,8 @@ def test_summary_table_counts(data_dir, fixtures_dir, config) -> None:
     assert prompts["dropped: eval"] == "3"
     assert prompts["rows"] == "57"
     responses = rows["toy_responses"]
-    assert responses["refusal: refusal"] == "15"
+    assert responses["stripped: eval"] == "1"
+    assert responses["refusal: refusal"] == "16"
     assert responses["refusal: compliance"] == "15"
     assert responses["response: unharmful"] == "30"
     assert responses["dropped: eval"] == "1"

@@ -14,15 +14,15 @@ from typing import Any
 
 import pytest
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer
-from wildguard_tiny import BENIGN_ITEM, HARMFUL_ITEM, shared_tiny_wildguard
-
-from oneguard import load_wildguard
 from oneguard.backends import create_backend
 from oneguard.backends.openai_compatible import OpenAICompatibleBackend
 from oneguard.backends.wildguard_format import render_wildguard_prompt
 from oneguard.backends.wildguard_hf import WildGuardHF
 from oneguard.schema import to_items
+from transformers import AutoModelForCausalLM, AutoTokenizer
+from wildguard_tiny import BENIGN_ITEM, HARMFUL_ITEM, shared_tiny_wildguard
+
+from oneguard import load_wildguard
 
 API_KEY = "test-key"
 
@@ -283,7 +283,9 @@ def test_tiny_model_server_matches_the_hf_backend(trained_dir, send_token_ids):
     else:
         assert all(isinstance(p, str) and not p.startswith("<s>") for p in request["prompt"])
     assert request["model"] == "tiny-wildguard"
-    assert results[0].prompt_harmfulness == "harmful" and results[1].prompt_harmfulness == "unharmful"
+    assert (
+        results[0].prompt_harmfulness == "harmful" and results[1].prompt_harmfulness == "unharmful"
+    )
     for got, want in zip(results, expected, strict=True):
         assert (got.prompt_harmfulness, got.response_refusal, got.response_harmfulness) == (
             want.prompt_harmfulness,
@@ -291,7 +293,11 @@ def test_tiny_model_server_matches_the_hf_backend(trained_dir, send_token_ids):
             want.response_harmfulness,
         )
         assert got.is_parsing_error == want.is_parsing_error
-        for field in ("prompt_harmfulness_score", "response_refusal_score", "response_harmfulness_score"):
+        for field in (
+            "prompt_harmfulness_score",
+            "response_refusal_score",
+            "response_harmfulness_score",
+        ):
             if getattr(want, field) is None:
                 assert getattr(got, field) is None
             else:

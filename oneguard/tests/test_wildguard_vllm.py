@@ -11,11 +11,17 @@ import types
 from types import SimpleNamespace
 
 import pytest
+from oneguard.backends.wildguard_format import WildGuardPromptEncoder, answer_token_ids
 from transformers import AutoTokenizer
-from wildguard_tiny import BENIGN_ITEM, HARMFUL_ANSWER, HARMFUL_ITEM, BENIGN_ANSWER, shared_tiny_wildguard
+from wildguard_tiny import (
+    BENIGN_ANSWER,
+    BENIGN_ITEM,
+    HARMFUL_ANSWER,
+    HARMFUL_ITEM,
+    shared_tiny_wildguard,
+)
 
 from oneguard import load_wildguard
-from oneguard.backends.wildguard_format import WildGuardPromptEncoder, answer_token_ids
 
 
 def test_importing_the_backend_does_not_import_vllm():
@@ -85,10 +91,17 @@ def test_vllm_backend_against_a_stand_in_engine(monkeypatch):
     assert engine.kwargs["dtype"] == "bfloat16" and engine.kwargs["max_model_len"] == 4096
     assert engine.kwargs["max_logprobs"] == 20
     encoder = WildGuardPromptEncoder(engine.tokenizer, 4096 - 32)
-    assert engine.prompts[0] == encoder.encode(HARMFUL_ITEM["prompt"], HARMFUL_ITEM["response"]).input_ids
+    assert (
+        engine.prompts[0]
+        == encoder.encode(HARMFUL_ITEM["prompt"], HARMFUL_ITEM["response"]).input_ids
+    )
     assert engine.prompts[0].count(engine.tokenizer.bos_token_id) == 1
 
-    assert (harmful["prompt_harmfulness"], harmful["response_refusal"], harmful["response_harmfulness"]) == (
+    assert (
+        harmful["prompt_harmfulness"],
+        harmful["response_refusal"],
+        harmful["response_harmfulness"],
+    ) == (
         "harmful",
         "compliance",
         "harmful",

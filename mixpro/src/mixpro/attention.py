@@ -32,15 +32,19 @@ class ClsAttentionCapture:
         self.attention: torch.Tensor | None = None
 
 
+_COMPILED_HINT = (
+    "hooks added to a torch.compile'd model do not run inside its compiled graph; run the "
+    "forward passes that need attention on the uncompiled model"
+)
+
+
 def _unwrap(model: nn.Module) -> nn.Module:
-    """The ViT inside DistributedDataParallel / torch.compile wrappers."""
-    while True:
-        if isinstance(model, nn.parallel.DistributedDataParallel | nn.DataParallel):
-            model = model.module
-        elif hasattr(model, "_orig_mod") and isinstance(model._orig_mod, nn.Module):
-            model = model._orig_mod
-        else:
-            return model
+    """The ViT inside (Distributed)DataParallel wrappers; compiled models are refused."""
+    while isinstance(model, nn.parallel.DistributedDataParallel | nn.DataParallel):
+        model = model.module
+    if isinstance(getattr(model, "_orig_mod", None), nn.Module):
+        raise TypeError(f"capture_cls_attention: {_COMPILED_HINT}")
+    return model
 
 
 def _unsupported_reason(vit: nn.Module) -> str | None:
@@ -116,7 +120,9 @@ def capture_cls_attention(
 
     A model without a class token (Swin, average-pooled ViTs) yields ``attention=None`` and a
     one-time warning; mixers then keep their area labels. A model with a class token but
-    non-timm attention raises ``TypeError``.
+    non-timm attention, or a ``torch.compile``'d one, raises ``TypeError``; a with-block in
+    which the last block never ran raises ``RuntimeError``, so a silently missed capture cannot
+    turn MixPro into MaskMix.
     """
     vit = _unwrap(model)
     reason = _unsupported_reason(vit)
@@ -161,3 +167,8 @@ def capture_cls_attention(
     finally:
         for handle in handles:
             handle.remove()
+    if capture.attention is None:
+        raise RuntimeError(
+            f"capture_cls_attention: the last block of {type(vit).__name__} did not run inside "
+            f"the with-block; run the model's forward pass there ({_COMPILED_HINT})"
+        )

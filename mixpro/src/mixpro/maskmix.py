@@ -52,7 +52,9 @@ def check_mask_geometry(
     """Return the cell grid (rows, cols), or raise ``ValueError`` saying which sizes would work."""
     height, width = _pair(image_size)
     if patch_size <= 0 or mask_size <= 0:
-        raise ValueError(f"patch_size and mask_size must be positive; got {patch_size}, {mask_size}")
+        raise ValueError(
+            f"patch_size and mask_size must be positive; got {patch_size}, {mask_size}"
+        )
     if mask_size % patch_size:
         raise ValueError(
             f"mask_size {mask_size} must be a multiple of patch_size {patch_size}, so that every "
@@ -198,4 +200,3 @@ class MaskMix:
         if self.target is None:
             raise RuntimeError(f"{type(self).__name__}: call the mixer on a batch before relabel()")
         return self.target
-

@@ -43,9 +43,7 @@ class Mixer(Protocol):
     @property
     def needs_attention(self) -> bool: ...
 
-    def relabel(
-        self, logits: torch.Tensor, cls_attention: torch.Tensor | None
-    ) -> torch.Tensor: ...
+    def relabel(self, logits: torch.Tensor, cls_attention: torch.Tensor | None) -> torch.Tensor: ...
 
 
 def random_source(generator: RandomSource | None):
@@ -92,7 +90,5 @@ def choose_partner(
     """Index of each sample's partner: a random permutation (official MixPro) or the reversed
     batch (timm, TransMix). Under a shuffling loader both are equal in distribution."""
     if partner == "flip":
-        index = np.arange(batch_size)[::-1].copy()
-    else:
-        index = rng.permutation(batch_size)
-    return torch.as_tensor(index, dtype=torch.long, device=device)
+        return torch.arange(batch_size - 1, -1, -1, device=device)
+    return torch.as_tensor(rng.permutation(batch_size), dtype=torch.long, device=device)

@@ -49,7 +49,9 @@ def load_cifar10_preview(data_dir: str | None, count: int) -> PreviewImages | No
         return None
     images, labels = [], []
     for image, label in read_shards([shard]):
-        images.append(torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0).permute(2, 0, 1))
+        images.append(
+            torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0).permute(2, 0, 1)
+        )
         labels.append(label)
         if len(images) == count:
             break
@@ -151,7 +153,9 @@ def mix_rows(
     return rows
 
 
-def render_grid(preview: PreviewImages, rows: list[MixerRow], out_path: Path, patch_size: int) -> Path:
+def render_grid(
+    preview: PreviewImages, rows: list[MixerRow], out_path: Path, patch_size: int
+) -> Path:
     """Draw the rows (image, mask per sample) to ``out_path`` as PNG."""
     import matplotlib
 
@@ -221,7 +225,9 @@ def render_mixers(
 ) -> tuple[Path, PreviewImages]:
     """Load images (unless ``preview`` is given), mix them with every mixer and write the PNG."""
     if count < 2 or count % 2:
-        raise ValueError(f"count must be an even number >= 2 (timm pairs i with B-1-i); got {count}")
+        raise ValueError(
+            f"count must be an even number >= 2 (timm pairs i with B-1-i); got {count}"
+        )
     preview = preview or load_preview_images(data_dir, count)
     rows = mix_rows(
         preview.images,

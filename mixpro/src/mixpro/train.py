@@ -291,16 +291,20 @@ def validate(config: TrainConfig) -> None:
 # ----------------------------------------------------------------------------- building blocks
 
 
-def build_model(config: TrainConfig, num_classes: int) -> nn.Module:
+def check_model_name(name: str) -> None:
     import timm
 
     import mixpro.models  # noqa: F401  (registers the vit_cifar_* names)
 
-    if config.model not in timm.list_models():
+    if name not in timm.list_models():
         small = ", ".join(sorted(mixpro.models.ARCHITECTURES))
-        raise ConfigError(
-            f"--model {config.model!r}: not a timm model name; the 32×32 ViTs are: {small}"
-        )
+        raise ConfigError(f"--model {name!r}: not a timm model name; the 32×32 ViTs are: {small}")
+
+
+def build_model(config: TrainConfig, num_classes: int) -> nn.Module:
+    import timm
+
+    check_model_name(config.model)
     kwargs: dict[str, Any] = {"num_classes": num_classes, "drop_path_rate": config.drop_path}
     if config.model.startswith(("vit", "deit")):
         kwargs["img_size"] = config.img_size
@@ -593,6 +597,7 @@ def train(config: TrainConfig, splits: Splits | None = None) -> dict[str, Any]:
             "another --out"
         )
 
+    check_model_name(config.model)
     splits = _subsets(config, splits) if splits is not None else load_splits(config)
     num_classes = splits.train.num_classes
 

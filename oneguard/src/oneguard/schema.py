@@ -169,10 +169,26 @@ class Result:
     response_refusal_score: float | None = None
     category: str | None = None
     category_scores: dict[str, float] | None = field(default=None)
+    #: Scores of a policy's custom categories (few-shot heads, see
+    #: :mod:`oneguard.custom_categories`) for the prompt and for the response; None when the
+    #: policy defines none (or, for the response, when there is no response).
+    prompt_custom_scores: dict[str, float] | None = None
+    response_custom_scores: dict[str, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The result as a dict. The optional extension fields appear only when set, so
+        results without custom categories keep exactly the keys of :data:`RESULT_KEYS`."""
+        data = asdict(self)
+        for key in OPTIONAL_RESULT_KEYS:
+            if data[key] is None:
+                del data[key]
+        return data
 
 
-#: Keys of a result dict, in order (the wildguard-compatible four first).
-RESULT_KEYS: tuple[str, ...] = tuple(Result.__dataclass_fields__)
+#: Result fields that :meth:`Result.to_dict` leaves out when they are None.
+OPTIONAL_RESULT_KEYS: tuple[str, ...] = ("prompt_custom_scores", "response_custom_scores")
+#: Keys of a result dict, in order (the wildguard-compatible four first), without the
+#: optional extension fields.
+RESULT_KEYS: tuple[str, ...] = tuple(
+    name for name in Result.__dataclass_fields__ if name not in OPTIONAL_RESULT_KEYS
+)

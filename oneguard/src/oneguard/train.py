@@ -326,12 +326,16 @@ def _encoder_fingerprint(path: Path) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
-def _texts_digest(texts: Sequence[TextInput]) -> str:
-    digest = hashlib.sha256()
+def _example_keys(texts: Sequence[TextInput], kind: str, namespace: str) -> list[bytes]:
+    """A content key per example and feature kind: identical texts share cached features
+    across mix rebuilds."""
+    keys = []
     for t in texts:
-        for part in (t.prompt, t.response, t.context):
+        digest = hashlib.sha1(f"{namespace}\0{kind}".encode())
+        for part in (t.prompt, t.response, t.context) if kind == "pair" else (t.prompt, t.context):
             digest.update(b"\1" if part is None else b"\0" + part.encode())
-    return digest.hexdigest()[:16]
+        keys.append(digest.digest())
+    return keys
 
 
 def build_feature_cache(
@@ -342,57 +346,71 @@ def build_feature_cache(
     batch_size: int,
     device: torch.device,
     progress: bool,
-    chunk_rows: int = 2048,
+    chunk_rows: int = 1024,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """All-layer prompt and pair features of the rows that need them, computed with the
-    frozen encoder, cached under the oneguard cache in chunks (an interrupted run keeps its
-    finished chunks). Returns (prompt, prompt_pos, pair, pair_pos); ``*_pos[row]`` is the
-    row's line in the matrix, -1 when not computed."""
+    """All-layer prompt and pair features of the rows that need them, from the frozen encoder.
+
+    Features are cached under the oneguard cache, keyed by content (texts + truncation policy
+    + encoder), in chunk files written atomically: an interrupted run keeps every finished
+    chunk, and a rebuilt mix recomputes only new texts. Returns (prompt, prompt_pos, pair,
+    pair_pos); ``*_pos[row]`` is the row's line in the matrix, -1 when not needed."""
     num_layers = int(model.encoder.config.num_hidden_layers)
     all_layers = HeadConfig(feature_layers=tuple(range(num_layers + 1)))
     feature_model = ModerationModel(model.encoder, model.tokenizer, model.policy, all_layers)
     feature_model.to(device).eval()
-    key = hashlib.sha256(
-        json.dumps(
-            [encoder_fingerprint, model.policy.to_dict(), _texts_digest(examples.texts)]
-        ).encode()
+    namespace = hashlib.sha256(
+        json.dumps([encoder_fingerprint, model.policy.to_dict()]).encode()
     ).hexdigest()[:20]
-    folder = cache_dir() / "features" / key
+    folder = cache_dir() / "features" / namespace
     folder.mkdir(parents=True, exist_ok=True)
     result = []
     for kind, needed in (("prompt", examples.needs_prompt), ("pair", examples.needs_pair)):
         rows = np.flatnonzero(needed)
-        pos = np.full(len(examples), -1, dtype=np.int64)
-        pos[rows] = np.arange(len(rows))
-        chunks = []
-        n_chunks = math.ceil(len(rows) / chunk_rows)
-        bar = tqdm(total=len(rows), desc=f"encode {kind} (frozen, cached)", unit="ex", disable=not progress)
-        for c in range(n_chunks):
-            path = folder / f"{kind}-{c:05d}.npy"
-            part = rows[c * chunk_rows : (c + 1) * chunk_rows]
-            if path.exists():
-                chunks.append(np.load(path))
-            else:
-                chunk_texts = [examples.texts[i] for i in part]
-                out = np.zeros((len(part), 0), dtype=np.float16)
-                with torch.inference_mode():
-                    for idx, pf, pair_idx, qf in feature_model.iter_features(
-                        chunk_texts, batch_size, prompt=kind == "prompt", pair=kind == "pair"
-                    ):
-                        feats, where = (pf, idx) if kind == "prompt" else (qf, pair_idx)
-                        if feats is None:
-                            continue
-                        if out.shape[1] == 0:
-                            out = np.zeros((len(part), feats.shape[1]), dtype=np.float16)
-                        out[where] = feats.float().cpu().numpy().astype(np.float16)
-                tmp = path.with_suffix(".tmp.npy")
-                np.save(tmp, out)
-                os.replace(tmp, path)
-                chunks.append(out)
-            bar.update(len(part))
+        keys = _example_keys([examples.texts[i] for i in rows], kind, namespace)
+        stored: dict[bytes, tuple[int, int]] = {}
+        chunks: list[np.ndarray] = []
+        for path in sorted(folder.glob(f"{kind}-*.npz")):
+            with np.load(path) as data:
+                chunk_keys, feats = data["keys"], data["features"]
+            for j, k in enumerate(chunk_keys):
+                stored[bytes(k)] = (len(chunks), j)
+            chunks.append(feats)
+        missing = sorted({k: i for i, k in zip(rows.tolist(), keys) if k not in stored}.values())
+        bar = tqdm(
+            total=len(missing), desc=f"encode {kind} (frozen, cached)", unit="ex", disable=not progress
+        )
+        for start in range(0, len(missing), chunk_rows):
+            part = missing[start : start + chunk_rows]
+            texts = [examples.texts[i] for i in part]
+            out: np.ndarray | None = None
+            with torch.inference_mode():
+                for idx, pf, pair_idx, qf in feature_model.iter_features(
+                    texts, batch_size, prompt=kind == "prompt", pair=kind == "pair"
+                ):
+                    feats, where = (pf, idx) if kind == "prompt" else (qf, pair_idx)
+                    if feats is None:
+                        continue
+                    if out is None:
+                        out = np.zeros((len(part), feats.shape[1]), dtype=np.float16)
+                    out[where] = feats.float().cpu().numpy().astype(np.float16)
+                    bar.update(len(where))
+            assert out is not None
+            part_keys = _example_keys(texts, kind, namespace)
+            path = folder / f"{kind}-{time.time_ns()}.npz"
+            tmp = path.with_name(path.stem + ".tmp.npz")
+            np.savez(tmp, keys=np.array(part_keys, dtype="S20"), features=out)
+            os.replace(tmp, path)
+            for j, k in enumerate(part_keys):
+                stored[k] = (len(chunks), j)
+            chunks.append(out)
         bar.close()
         width = (1 if kind == "prompt" else 2) * (num_layers + 1) * int(model.encoder.config.hidden_size)
-        matrix = np.concatenate(chunks) if chunks else np.zeros((0, width), dtype=np.float16)
+        matrix = np.zeros((len(rows), width), dtype=np.float16)
+        for line, k in enumerate(keys):
+            c, j = stored[k]
+            matrix[line] = chunks[c][j]
+        pos = np.full(len(examples), -1, dtype=np.int64)
+        pos[rows] = np.arange(len(rows))
         result += [matrix, pos]
     return result[0], result[1], result[2], result[3]
 

@@ -236,13 +236,13 @@ class TfidfBackend:
     def _task_scores(self, task: str, items: Sequence[Item]) -> list[float | None]:
         if task not in self._models:
             return [None] * len(items)
-        if task == "prompt":
-            return self._models[task].scores([[item.prompt for item in items]]).tolist()
+        model = self._models[task]
         scores: list[float | None] = [None] * len(items)
-        judged = [i for i, item in enumerate(items) if item.response is not None]
+        # A response task is judged only where there is a response.
+        judged = [i for i, item in enumerate(items) if task == "prompt" or item.response is not None]
         if judged:
-            columns = [[items[i].prompt for i in judged], [items[i].response for i in judged]]
-            for i, score in zip(judged, self._models[task].scores(columns).tolist(), strict=True):
+            columns = [[getattr(items[i], name) for i in judged] for name in model.fields]
+            for i, score in zip(judged, model.scores(columns).tolist(), strict=True):
                 scores[i] = score
         return scores
 

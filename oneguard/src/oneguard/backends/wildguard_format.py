@@ -47,8 +47,10 @@ WILDGUARD_INPUT_FORMAT = (
 _HEAD, _AFTER_HEAD = WILDGUARD_INPUT_FORMAT.split("{prompt}")
 _MIDDLE, _TAIL = _AFTER_HEAD.split("{response}")
 
-#: Put between the kept start and end of a truncated response.
+#: Put between the kept start and end of a truncated response (as the embedded model does).
 TRUNCATION_MARKER = "\n...\n"
+#: Share of a truncated response's budget kept from its start (the embedded model's policy).
+RESPONSE_HEAD_FRACTION = 0.7
 
 #: WildGuard was fine-tuned on sequences of at most 4096 tokens (Paper App. B); reading and
 #: writing stay inside that by default.
@@ -99,9 +101,10 @@ def cut_prompt(units: Sequence[Any], keep: int) -> Sequence[Any]:
 
 
 def cut_response(units: Sequence[Any], keep: int) -> tuple[Sequence[Any], Sequence[Any]]:
-    """A response keeps its start and its end (a refusal or a harmful payload can sit in
-    either); returns ``(head, tail)``, to be joined with :data:`TRUNCATION_MARKER`."""
-    head = (keep + 1) // 2
+    """A response keeps its start and its end (a refusal or a disclaimer tends to sit at either
+    end): :data:`RESPONSE_HEAD_FRACTION` of ``keep`` from the start, the rest from the end.
+    Returns ``(head, tail)``, to be joined with :data:`TRUNCATION_MARKER`."""
+    head = min(keep, math.ceil(RESPONSE_HEAD_FRACTION * keep))
     tail = keep - head
     return units[:head], (units[len(units) - tail :] if tail else units[:0])
 
@@ -342,7 +345,9 @@ def token_index_at(token_starts: Sequence[int], char_offset: int) -> int | None:
     return index
 
 
-def decoded_token_starts(token_ids: Sequence[int], decode: Callable[[Sequence[int]], str]) -> list[int]:
+def decoded_token_starts(
+    token_ids: Sequence[int], decode: Callable[[Sequence[int]], str]
+) -> list[int]:
     """Start offset of each token inside ``decode(token_ids)``, by decoding growing prefixes
     (exact for any detokenizer, including ones that merge spaces; answers are ~20 tokens)."""
     return [len(decode(token_ids[:k])) for k in range(len(token_ids))]

@@ -164,7 +164,9 @@ class WildGuardHF:
         self.device = next(model.parameters()).device
         self.default_batch_size = batch_size
         self.max_new_tokens = max_new_tokens
-        positions = getattr(model.config, "max_position_embeddings", None) or TRAINING_CONTEXT_TOKENS
+        positions = (
+            getattr(model.config, "max_position_embeddings", None) or TRAINING_CONTEXT_TOKENS
+        )
         limit = min(TRAINING_CONTEXT_TOKENS, positions) - max_new_tokens
         if max_input_tokens is None:
             max_input_tokens = limit

@@ -15,12 +15,14 @@ _WIDTH = None if sys.stdout.isatty() else 220
 DEFAULT_OUT = REPO_ROOT / "build" / "mix" / "train_mix.parquet"
 
 BUILD_EPILOG = """\
-Loads every train-role source, drops rows that overlap any eval-role source (normalised
-prompt, or a long response), resolves duplicate texts, adds adversarial variants of harmful
-and benign requests, caps each source, carves a dev split by prompt, and writes:
-  OUT                 Parquet, one row per record (all Record fields, zstd)
-  OUT.summary.md      rows per source x task x label x adversarial, dedup drops (model card)
-  OUT.summary.json    the same, machine-readable, plus timings
+Loads every train-role source; drops rows whose (prompt, response) pair or specific response
+is in an eval-role source and removes the labels an eval set judges on a shared prompt
+(--strict-dedup: drops those rows); resolves duplicate texts; adds adversarial variants of
+harmful and benign requests; caps each source; carves a dev split by prompt; writes:
+  OUT                      Parquet, one row per record (all Record fields, zstd)
+  OUT minus .parquet + .summary.md    rows per source x task x label x adversarial and
+                           dedup drops (keep it in the model card)
+  OUT minus .parquet + .summary.json  the same, machine-readable, plus timings
 example:
   oneguard data build --out build/mix/train_mix.parquet --seed 0
 """

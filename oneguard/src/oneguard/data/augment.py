@@ -111,8 +111,12 @@ class Augmenter:
             "leetspeak": True,
         }
         self.routes = [(name, w) for name, w in self.config.route_weights if available.get(name)]
-        if not self.routes:
-            raise ValueError("template library is empty: no augmentation route is available")
+        # Leetspeak alone is not adversarial augmentation; it needs a library to build on.
+        if not [name for name, _ in self.routes if name != "leetspeak"]:
+            raise ValueError(
+                "template library is empty: no augmentation route is available "
+                f"(missing: {', '.join(library.missing) or 'nothing usable'})"
+            )
 
     # -- framings ---------------------------------------------------------------------------
 

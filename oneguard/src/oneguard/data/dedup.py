@@ -5,9 +5,11 @@ An evaluation label can reach training in three ways, and each is cut:
 * the same **pair** (conversation + response): it carries every label of the evaluation item.
   The training row is dropped.
 * the same **response** with another prompt: response labels travel with the response text.
-  The training row is dropped, unless the response is short and generic ("I'm sorry, I can't
-  help with that."), which carries nothing benchmark-specific and would otherwise remove most
-  refusals from training.
+  The training row is dropped, unless the response is generic: short ("I'm sorry, I can't
+  help with that.") or canned, i.e. given word for word to two or more different prompts
+  (Llama-3's "I cannot provide information or guidance on illegal or harmful activities. Can
+  I help you with something else?"). Those carry nothing benchmark-specific, and matching
+  them would remove most refusals from training.
 * the same **prompt** (the judged input: the prompt, plus its earlier turns when both sides
   have them): the training row's *prompt* label is removed, and so are its *response* labels
   when an evaluation set judges responses to that prompt (a response benchmark's prompt is
@@ -35,9 +37,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from functools import lru_cache
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from oneguard.schema import UNKNOWN, Record
 
@@ -113,6 +115,9 @@ class EvalIndex:
     pairs: dict[str, str] = field(default_factory=dict)
     #: Responses long enough to leak (see :data:`MIN_LEAKING_RESPONSE_CHARS`).
     responses: dict[str, str] = field(default_factory=dict)
+    #: Long responses given to more than one distinct prompt (generic, never matched).
+    canned: set[str] = field(default_factory=set)
+    _first_prompt: dict[str, str] = field(default_factory=dict, repr=False)
 
     def add(self, records: Iterable[Record], source: str) -> None:
         for record in records:
@@ -127,15 +132,19 @@ class EvalIndex:
             key = normalize_text(record.response)
             if len(key) >= MIN_LEAKING_RESPONSE_CHARS:
                 self.responses.setdefault(key, source)
+                if self._first_prompt.setdefault(key, judged) != judged:
+                    self.canned.add(key)
 
-    def overlap(self, record: Record) -> Overlap | None:
-        """How ``record`` overlaps an evaluation record, or None."""
+    def overlap(self, record: Record, canned: Set[str] = frozenset()) -> Overlap | None:
+        """How ``record`` overlaps an evaluation record, or None. ``canned`` adds responses
+        known to be generic from elsewhere (the training data)."""
         if record.response is not None:
             hit = self.pairs.get(pair_key(record))
             if hit is not None:
                 return Overlap("pair", hit, True)
-            hit = self.responses.get(normalize_text(record.response))
-            if hit is not None:
+            key = normalize_text(record.response)
+            hit = self.responses.get(key)
+            if hit is not None and key not in self.canned and key not in canned:
                 return Overlap("response", hit, True)
         judged, bare = turn_key(record), prompt_key(record)
         hit = self.inputs.get(judged) or self.bare_prompts.get(bare)
@@ -195,6 +204,21 @@ class DedupReport:
         }
 
 
+def _canned_responses(records: Sequence[Record]) -> set[str]:
+    """Long responses that these records give to more than one distinct prompt."""
+    first: dict[str, str] = {}
+    canned: set[str] = set()
+    for record in records:
+        if record.response is None:
+            continue
+        key = normalize_text(record.response)
+        if len(key) >= MIN_LEAKING_RESPONSE_CHARS and first.setdefault(
+            key, turn_key(record)
+        ) != turn_key(record):
+            canned.add(key)
+    return canned
+
+
 def drop_eval_overlap(
     records: Iterable[Record],
     index: EvalIndex,
@@ -204,9 +228,11 @@ def drop_eval_overlap(
     """Training records cleaned of evaluation overlap (see the module docstring); with
     ``strict`` every record sharing a prompt with an evaluation set is dropped."""
     report = report if report is not None else DedupReport()
+    records = list(records)
     kept = []
+    canned = _canned_responses(records)
     for record in records:
-        overlap = index.overlap(record)
+        overlap = index.overlap(record, canned)
         if overlap is None:
             kept.append(record)
             continue
