@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from oneguard.api import Guard, WildGuard
+from oneguard.backends.wildguard_hf import WildGuardHF
 from tqdm import tqdm
 from wildguard_synthetic import (
     build_random_model,
@@ -35,9 +37,6 @@ from wildguard_synthetic import (
     parameter_count,
     synthetic_items,
 )
-
-from oneguard.api import Guard, WildGuard
-from oneguard.backends.wildguard_hf import WildGuardHF
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 _GB = 1024**3

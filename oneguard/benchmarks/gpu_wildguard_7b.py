@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from oneguard.backends.wildguard_hf import WildGuardHF
+from oneguard.schema import to_items
 from wildguard_synthetic import (
     CONFIGS,
     build_random_model,
@@ -39,9 +41,6 @@ from wildguard_synthetic import (
     parameter_count,
     synthetic_items,
 )
-
-from oneguard.backends.wildguard_hf import WildGuardHF
-from oneguard.schema import to_items
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from oneguard.backends.wildguard_format import ANSWER_LINES, WILDGUARD_INPUT_FORMAT
 from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
 from transformers import MistralConfig, MistralForCausalLM, PreTrainedTokenizerFast
-
-from oneguard.backends.wildguard_format import ANSWER_LINES, WILDGUARD_INPUT_FORMAT
 
 #: mistralai/Mistral-7B-v0.3 (WildGuard's base model), written out: nothing is downloaded.
 MISTRAL_7B_V03 = {

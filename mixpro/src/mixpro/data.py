@@ -339,21 +339,21 @@ def resolve_sources(
     )
 
 
-def balanced_subset(labels: np.ndarray, n: int, num_classes: int) -> np.ndarray:
+def balanced_subset(
+    labels: np.ndarray, n: int, num_classes: int, flag: str = "--subset"
+) -> np.ndarray:
     """Indices of the first ``n // num_classes`` samples of every class, in file order (the
     remainder goes to the lowest class indices), so a subset is the same on every run."""
     if n < num_classes:
-        raise DataError(f"--subset {n} is smaller than the number of classes ({num_classes})")
+        raise DataError(f"{flag} {n} is smaller than the number of classes ({num_classes})")
     if n > len(labels):
-        raise DataError(f"--subset {n} is larger than the split ({len(labels)} images)")
+        raise DataError(f"{flag} {n} is larger than the split ({len(labels)} images)")
     chosen: list[np.ndarray] = []
     for cls in range(num_classes):
         want = n // num_classes + (1 if cls < n % num_classes else 0)
         where = np.flatnonzero(labels == cls)
         if len(where) < want:
-            raise DataError(
-                f"--subset {n}: class {cls} has only {len(where)} images, {want} needed"
-            )
+            raise DataError(f"{flag} {n}: class {cls} has only {len(where)} images, {want} needed")
         chosen.append(where[:want])
     return np.sort(np.concatenate(chosen))
 

@@ -482,7 +482,9 @@ def _subsets(config: TrainConfig, splits: Splits) -> Splits:
     if config.subset:
         train = train.take(balanced_subset(train.labels, config.subset, train.num_classes))
     if config.test_subset:
-        test = test.take(balanced_subset(test.labels, config.test_subset, train.num_classes))
+        test = test.take(
+            balanced_subset(test.labels, config.test_subset, train.num_classes, "--test-subset")
+        )
     if len(train) < config.batch_size:
         raise ConfigError(
             f"--batch-size {config.batch_size} is larger than the train split ({len(train)} images)"

@@ -226,9 +226,10 @@ def _sigmoid(logits: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(logits, -60.0, 60.0)))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FewShotHead:
-    """A linear head: ``sigmoid(embedding @ coef + intercept)`` is the category's score."""
+    """A linear head: ``sigmoid(embedding @ coef + intercept)`` is the category's score.
+    Heads compare by identity (they hold arrays)."""
 
     name: str
     coef: np.ndarray

@@ -60,8 +60,8 @@ class LLMGuard:
     """Apply a :class:`Policy` around any text-generating callable."""
 
     def __init__(self, guard: Guard, policy: Policy | None = None) -> None:
-        self.guard = guard
         self.policy = policy or Policy()
+        self.guard = self.policy.bind(guard)  # scores the policy's custom categories
 
     def check_prompt(self, conversation: Conversation) -> tuple[bool, Result]:
         """(blocked, result) for the last user turn."""

@@ -19,10 +19,10 @@ Loads every train-role source; drops rows whose (prompt, response) pair or speci
 is in an eval-role source and removes the labels an eval set judges on a shared prompt
 (--strict-dedup: drops those rows); resolves duplicate texts; adds adversarial variants of
 harmful and benign requests; caps each source; carves a dev split by prompt; writes:
-  OUT                      Parquet, one row per record (all Record fields, zstd)
-  OUT minus .parquet + .summary.md    rows per source x task x label x adversarial and
-                           dedup drops (keep it in the model card)
-  OUT minus .parquet + .summary.json  the same, machine-readable, plus timings
+  OUT (NAME.parquet)   one row per record (all Record fields, zstd)
+  NAME.summary.md      rows per source x task x label x adversarial, dedup drops, timings
+                       (keep it in the model card)
+  NAME.summary.json    the same, machine-readable
 example:
   oneguard data build --out build/mix/train_mix.parquet --seed 0
 """

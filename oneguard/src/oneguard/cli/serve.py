@@ -40,7 +40,9 @@ def _add_server_options(parser: argparse.ArgumentParser) -> None:
         "--model", default=None, help="model directory or 'wildguard' (default: embedded model)"
     )
     parser.add_argument("--backend", default=None, help="embedded | hf | vllm | openai")
-    parser.add_argument("--policy", type=Path, default=None, help="policy YAML file")
+    parser.add_argument(
+        "--policy", default=None, help="policy YAML file, or default | strict | lenient"
+    )
     parser.add_argument(
         "--api-key",
         action="append",
@@ -112,7 +114,7 @@ def _load(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from oneguard.api import Guard
     from oneguard.policy import Policy
 
-    policy = Policy.from_yaml(args.policy) if args.policy else Policy()
+    policy = Policy.load(args.policy)
     return Guard.load(args.model, backend=args.backend), policy
 
 

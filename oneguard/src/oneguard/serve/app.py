@@ -40,6 +40,7 @@ def create_app(
     """The moderation service around a loaded :class:`~oneguard.api.Guard`."""
     settings = settings or ServerSettings()
     policy = policy or Policy()
+    guard = policy.bind(guard)  # scores the policy's custom categories, if any
     model_name = model_name or f"oneguard-{guard.backend.name}"
     service = ModerationService(guard, settings)
     metrics = service.metrics

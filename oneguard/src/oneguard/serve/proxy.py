@@ -102,6 +102,7 @@ def create_proxy_app(
     """Guard ``upstream`` (an OpenAI-compatible base URL such as ``http://host:8000/v1``)."""
     settings = settings or ServerSettings()
     policy = policy or Policy()
+    guard = policy.bind(guard)  # scores the policy's custom categories, if any
     service = ModerationService(guard, settings)
     metrics = service.metrics
     upstream_url = upstream.rstrip("/") + "/chat/completions"
