@@ -31,7 +31,7 @@ from oneguard.api import Guard
 from oneguard.eval.metrics import binary_metrics
 from oneguard.eval.published import PUBLIC_BENCHMARKS, WILDGUARD, XSTEST_RESP, load_published
 from oneguard.eval.suites import AVERAGES, load_public_suite
-from oneguard.paths import DEFAULT_MODEL_DIR
+from oneguard.paths import DEFAULT_MODEL_DIR, REPO_ROOT
 from oneguard.schema import Item, Result
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         kwargs.update(device=args.device, dtype=args.dtype, encoder=args.encoder)
     started = time.perf_counter()
     guard = Guard.load(args.model, backend=args.backend, batch_size=args.batch_size, **kwargs)
-    model_name = str(args.model or DEFAULT_MODEL_DIR.relative_to(DEFAULT_MODEL_DIR.parents[3]))
+    model_name = str(args.model or DEFAULT_MODEL_DIR.relative_to(REPO_ROOT))
     rows = evaluate(guard, args.data_dir)
     published = wildguard_numbers()
     report: dict[str, Any] = {

@@ -388,6 +388,11 @@ def test_usage_errors(tmp_path, capsys):
         main(["classify", str(source), "--backend", "nope", "-o", str(tmp_path / "x.jsonl")]) == 2
     )
     assert "unknown backend 'nope'" in stderr_of(capsys)
+    code = main(["classify", str(source), "--model", str(tmp_path / "no-model"), "-o", "-"])
+    assert code == 2
+    assert "no-model' not found: give 'default', 'wildguard' or a model directory" in (
+        stderr_of(capsys)
+    )
     assert list(tmp_path.iterdir()) == [source]  # nothing left behind
     with pytest.raises(SystemExit) as exit_info:
         classify(source, "--batch-size", "0")
@@ -477,6 +482,22 @@ def test_resume_drops_a_batch_written_after_the_last_commit_and_a_half_line(tmp_
     assert classify(source, "-o", out, "--batch-size", "2") == 0
     assert read_jsonl(out) == expected_rows(good)
     assert not journal.exists()
+
+
+def test_resume_when_every_row_was_done_only_finishes(tmp_path, capsys):
+    """A run stopped after its last commit (here: by a bad last line) has nothing left to do."""
+    good = make_rows(4)
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in good) + "{bad\n")
+    out = tmp_path / "out.parquet"
+    assert classify(source, "-o", out, "--batch-size", "3") == 1
+    assert not out.exists() and Path(str(out) + ".parts").is_dir()
+    write_jsonl(source, good)
+    assert classify(source, "-o", out, "--batch-size", "3") == 0
+    assert "resuming" in stderr_of(capsys)
+    assert pq.read_table(out).to_pylist() == expected_rows(good)
+    assert not Path(str(out) + ".parts").exists()
+    assert not Path(str(out) + JOURNAL_SUFFIX).exists()
 
 
 def _start(args: list[str], sleep: float) -> subprocess.Popen:

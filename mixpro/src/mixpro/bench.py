@@ -26,7 +26,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,6 +89,7 @@ class BenchConfig:
     results: Path = DEFAULT_RESULTS
     work_dir: Path = REPO_ROOT / "runs" / "bench-small"
     time_budget: float | None = None
+    hard_limit: float | None = None
     max_epochs: int = 400
     command: str = ""
 
@@ -114,6 +115,7 @@ def make_bench_config(
     results: str | None = None,
     work_dir: str | None = None,
     time_budget: float | None = None,
+    hard_limit: float | None = None,
     command: str = "",
 ) -> BenchConfig:
     """Resolve a scale preset plus flag overrides into a validated :class:`BenchConfig`."""
@@ -134,6 +136,8 @@ def make_bench_config(
         raise ConfigError("--parallel and --threads must be >= 1")
     if time_budget is not None and time_budget <= 0:
         raise ConfigError("--time-budget must be > 0 seconds")
+    if hard_limit is not None and hard_limit <= 0:
+        raise ConfigError("--hard-limit must be > 0 seconds")
     values = {**SCALES[scale], **{k: v for k, v in overrides.items() if v is not None}}
     values.update(progress=False, resume=False, threads=threads, aug="none", seed=0)
     train = TrainConfig(**values)
@@ -149,6 +153,7 @@ def make_bench_config(
         results=Path(results) if results else DEFAULT_RESULTS / scale,
         work_dir=work,
         time_budget=time_budget,
+        hard_limit=hard_limit,
         command=command,
     )
 
@@ -194,7 +199,7 @@ def _run_config(config: BenchConfig, run: Run, epochs: int | None = None) -> Tra
     )
 
 
-def _start(config: BenchConfig, run: Run, train: TrainConfig) -> subprocess.Popen:
+def _start(config: BenchConfig, run: Run, train: TrainConfig) -> tuple[subprocess.Popen, Any]:
     run.out.mkdir(parents=True, exist_ok=True)
     resume = (run.out / "checkpoint.pt").is_file()
     values = dataclasses.asdict(dataclasses.replace(train, resume=resume))
@@ -207,12 +212,22 @@ def _start(config: BenchConfig, run: Run, train: TrainConfig) -> subprocess.Pope
         p for p in (str(Path(__file__).resolve().parents[1]), env.get("PYTHONPATH")) if p
     )
     log = (config.work_dir / f"{run.name}.log").open("a")
-    return subprocess.Popen(
+    process = subprocess.Popen(
         [sys.executable, "-m", "mixpro", "train", "--config", str(config_file)],
         stdout=log,
         stderr=subprocess.STDOUT,
         env=env,
     )
+    return process, log
+
+
+@dataclass
+class Execution:
+    """What happened to a batch of runs: failures, launch times, whether the deadline hit."""
+
+    failed: list[str] = field(default_factory=list)
+    launched_at: dict[str, float] = field(default_factory=dict)
+    stopped_by_deadline: list[str] = field(default_factory=list)
 
 
 def execute(
@@ -220,83 +235,125 @@ def execute(
     runs: list[Run],
     epochs: int,
     label: str = "bench",
-    on_progress: Callable[[int, int, list[str]], None] | None = None,
-) -> list[str]:
-    """Run every unfinished run (``parallel`` at a time); return the names of failed runs."""
+    deadline: float | None = None,
+) -> Execution:
+    """Run every unfinished run, ``parallel`` at a time, in the order given. At ``deadline``
+    (unix time) the runs still going are stopped (their last checkpoint stays resumable)."""
     from tqdm import tqdm
 
     config.work_dir.mkdir(parents=True, exist_ok=True)
     pending = [r for r in runs if _epochs_done(r) < epochs]
     total = len(runs) * epochs
-    running: list[tuple[Run, subprocess.Popen]] = []
-    failed: list[str] = []
-    bar = tqdm(total=total, desc=label, unit="epoch", dynamic_ncols=True)
+    running: list[tuple[Run, subprocess.Popen, Any]] = []
+    result = Execution()
+    bar = tqdm(total=total, desc=label, unit="epoch", dynamic_ncols=True, mininterval=5)
 
     def done_epochs() -> int:
         return sum(min(_epochs_done(r), epochs) for r in runs)
 
     bar.update(done_epochs())
     while pending or running:
-        while pending and len(running) < config.parallel:
+        out_of_time = deadline is not None and time.time() > deadline
+        while pending and len(running) < config.parallel and not out_of_time:
             run = pending.pop(0)
-            running.append((run, _start(config, run, _run_config(config, run, epochs))))
-        time.sleep(2.0)
+            process, log = _start(config, run, _run_config(config, run, epochs))
+            result.launched_at[run.name] = time.time()
+            running.append((run, process, log))
+        if out_of_time:
+            result.stopped_by_deadline += [r.name for r, _, _ in running] + [
+                r.name for r in pending
+            ]
+            for _, process, _ in running:
+                process.terminate()
+            for _, process, log in running:
+                process.wait()
+                log.close()
+            pending, running = [], []
+            tqdm.write(f"{label}: deadline reached; stopped {result.stopped_by_deadline}")
+            break
+        time.sleep(1.0)
         still = []
-        for run, process in running:
+        for run, process, log in running:
             code = process.poll()
             if code is None:
-                still.append((run, process))
-            elif code != 0 or _epochs_done(run) < epochs:
-                failed.append(run.name)
+                still.append((run, process, log))
+                continue
+            log.close()
+            if code != 0 or _epochs_done(run) < epochs:
+                result.failed.append(run.name)
                 tail = (config.work_dir / f"{run.name}.log").read_text().splitlines()[-5:]
                 tqdm.write(f"{run.name} failed (exit {code}):\n  " + "\n  ".join(tail))
         running = still
-        names = [r.name for r, _ in running]
         bar.n = done_epochs()
-        bar.set_postfix_str(", ".join(names), refresh=True)
-        if on_progress:
-            on_progress(bar.n, total, names)
+        bar.set_postfix_str(", ".join(r.name for r, _, _ in running), refresh=False)
+        bar.refresh()
+    bar.n = done_epochs()
     bar.close()
-    return failed
+    return result
 
 
-def calibrate_epochs(config: BenchConfig, budget_s: float) -> dict[str, Any]:
-    """Fit the epoch count to ``budget_s`` seconds of training: every method trains 3 short
-    epochs on a subset, all side by side as in the real run; the slowest method's third epoch
-    (warm caches), scaled to the full split, sets the time per epoch."""
+def _probe_epoch_seconds(rows_per_run: list[list[dict[str, Any]]]) -> float:
+    """Train time of one probe epoch while every probe run was training: the median over the
+    epochs that lie inside the window where all runs overlap (start-up skew excluded), or the
+    slowest epoch after the first when no epoch fits that window."""
+    window_start = max(rows[0]["started_at"] for rows in rows_per_run)
+    window_end = min(rows[-1]["ended_at"] for rows in rows_per_run)
+    inside = [
+        row["train_time_s"]
+        for rows in rows_per_run
+        for row in rows
+        if row["started_at"] >= window_start and row["ended_at"] <= window_end
+    ]
+    if inside:
+        return statistics.median(inside)
+    return max(row["train_time_s"] for rows in rows_per_run for row in rows[1:])
+
+
+def calibrate_epochs(
+    config: BenchConfig, budget_s: float, deadline: float | None = None
+) -> dict[str, Any]:
+    """Fit the epoch count so that every round of runs fits ``budget_s`` seconds in all: each
+    method trains short epochs on a subset, side by side as in the real run; the time per probe
+    epoch while all overlap, scaled to the full split, plus the measured start-up and first-epoch
+    overhead, gives the epochs."""
     full = load_splits(dataclasses.replace(config.train, subset=None, test_subset=None))
-    train_n, test_n = len(full.train), len(full.test)
-    if config.train.subset:
-        train_n = config.train.subset
-    if config.train.test_subset:
-        test_n = config.train.test_subset
-    probe_train = min(train_n, config.train.batch_size * 16)
-    probe_test = min(test_n, 2000)
-    probe_train -= probe_train % full.train.num_classes
-    probe_test -= probe_test % full.train.num_classes
+    classes = full.train.num_classes
+    train_n = config.train.subset or len(full.train)
+    test_n = config.train.test_subset or len(full.test)
+    probe_train = min(train_n, config.train.batch_size * 32) // classes * classes
+    probe_test = min(test_n, 2000) // classes * classes
     probe = dataclasses.replace(
         config,
         train=dataclasses.replace(
             config.train, subset=probe_train, test_subset=probe_test, warmup_epochs=0.0
         ),
         work_dir=config.work_dir / "calibration",
+        parallel=min(config.parallel, len(config.methods)),
     )
-    runs = [Run(m, 0, probe.work_dir / f"{m}-seed0") for m in config.methods]
-    failed = execute(probe, runs, epochs=3, label="calibration")
-    if failed:
-        raise RuntimeError(f"calibration runs failed: {failed}; see {probe.work_dir}")
-    per_epoch = []
-    for run in runs:
-        last = _read_jsonl(run.out / "metrics.jsonl")[-1]
-        per_epoch.append(
-            last["train_time_s"] * train_n / last["train_images"]
-            + last["eval_time_s"] * test_n / last["test_images"]
-        )
-    slowest = max(per_epoch)
-    epochs = max(1, min(config.max_epochs, int(budget_s // slowest)))
+    runs = [Run(m, 0, probe.work_dir / f"{m}-seed0") for m in config.methods[: probe.parallel]]
+    execution = execute(probe, runs, epochs=6, label="calibration", deadline=deadline)
+    if execution.failed or execution.stopped_by_deadline:
+        raise RuntimeError(f"calibration did not finish; see the logs in {probe.work_dir}")
+    rows_per_run = [_read_jsonl(run.out / "metrics.jsonl") for run in runs]
+    probe_epoch = _probe_epoch_seconds(rows_per_run)
+    eval_per_image = max(
+        r["eval_time_s"] / r["test_images"] for rows in rows_per_run for r in rows[1:]
+    )
+    batch = config.train.batch_size
+    probe_steps = rows_per_run[0][-1]["train_images"] // batch
+    per_epoch = probe_epoch * (train_n // batch) / probe_steps + eval_per_image * test_n
+    overhead = max(
+        rows[0]["ended_at"] - execution.launched_at[run.name]
+        for run, rows in zip(runs, rows_per_run, strict=True)
+    )
+    rounds = math.ceil(len(config.methods) * len(config.seeds) / config.parallel)
+    epochs = int((budget_s - rounds * overhead) // (rounds * per_epoch))
+    epochs = max(1, min(config.max_epochs, epochs))
     return {
         "budget_s": budget_s,
-        "estimated_epoch_s": slowest,
+        "estimated_epoch_s": per_epoch,
+        "startup_overhead_s": overhead,
+        "rounds": rounds,
         "epochs": epochs,
         "probe_train_images": probe_train,
     }
@@ -314,11 +371,14 @@ def summarise(config: BenchConfig, runs: list[Run], epochs: int) -> dict[str, An
     per_method: dict[str, dict[str, Any]] = {}
     for method in config.methods:
         finals, curves, times, factors, shifts, seeds = [], [], [], [], [], []
+        partial: list[list[float]] = []
         for run in runs:
             if run.method != method:
                 continue
             rows = _read_jsonl(run.out / "metrics.jsonl")
             if len(rows) < epochs:
+                if rows:
+                    partial.append([r["test_acc"] for r in rows])
                 continue
             rows = rows[:epochs]
             seeds.append(run.seed)
@@ -335,6 +395,7 @@ def summarise(config: BenchConfig, runs: list[Run], epochs: int) -> dict[str, An
             "mean": statistics.fmean(finals) if finals else math.nan,
             "std": _std(finals),
             "curves": curves,
+            "partial_curves": partial,
             "epoch_time_s": statistics.fmean(times) if times else math.nan,
             "last_epoch_pal_factor": statistics.fmean(factors) if factors else None,
             "last_epoch_relabel_shift": statistics.fmean(shifts) if shifts else None,
@@ -461,7 +522,13 @@ def _markdown(
             f"side by side → {c['epochs']} epochs.",
         ]
     if meta.get("missing"):
-        lines += ["", f"Not finished (excluded above): {', '.join(meta['missing'])}."]
+        lines += [
+            "",
+            f"Not finished (excluded from the table; dashed in the plot when a method has no "
+            f"finished run): {', '.join(meta['missing'])}.",
+        ]
+    if meta.get("stopped_by_deadline"):
+        lines += ["", f"Stopped by `--hard-limit`: {', '.join(meta['stopped_by_deadline'])}."]
     lines += ["", "![test accuracy per epoch](accuracy_curves.png)", ""]
     return "\n".join(lines)
 
@@ -478,12 +545,18 @@ def _plot(config: BenchConfig, summary: dict[str, Any], path: Path) -> str | Non
     fig, ax = plt.subplots(figsize=(7.5, 4.8), dpi=120)
     for method in config.methods:
         curves = summary["methods"][method]["curves"]
-        if not curves:
-            continue
+        label = f"{LABELS[method]} ({len(curves)} seeds)"
+        if not curves:  # only unfinished runs: plot what they reached, dashed
+            curves = summary["methods"][method]["partial_curves"]
+            label = f"{LABELS[method]} (unfinished)"
+            if not curves:
+                continue
+            shortest = min(len(c) for c in curves)
+            curves = [c[:shortest] for c in curves]
         epochs = range(1, len(curves[0]) + 1)
         columns = list(zip(*curves, strict=True))
         mean = [100 * statistics.fmean(c) for c in columns]
-        ax.plot(epochs, mean, label=f"{LABELS[method]} ({len(curves)} seeds)")
+        ax.plot(epochs, mean, label=label, linestyle="--" if "unfinished" in label else "-")
         if len(curves) > 1:
             ax.fill_between(
                 epochs, [100 * min(c) for c in columns], [100 * max(c) for c in columns], alpha=0.15
@@ -529,6 +602,7 @@ def write_report(
 def run_bench(config: BenchConfig, report_only: bool = False) -> dict[str, Any]:
     """Calibrate (with a time budget), run every unfinished run, and write the report."""
     started = time.time()
+    deadline = started + config.hard_limit if config.hard_limit else None
     config.work_dir.mkdir(parents=True, exist_ok=True)
     decoded = dataclasses.replace(config.train, cache_dir=str(config.work_dir / "decoded"))
     splits = load_splits(decoded)  # decode once; the runs load the cached arrays
@@ -541,36 +615,33 @@ def run_bench(config: BenchConfig, report_only: bool = False) -> dict[str, Any]:
     }
     epochs = config.train.epochs
     plan_file = config.work_dir / "plan.json"
-    if config.time_budget and not report_only:
-        if plan_file.is_file():  # a resumed bench keeps the epochs it calibrated
-            meta["calibration"] = json.loads(plan_file.read_text())
-        else:
-            meta["calibration"] = calibrate_epochs(config, config.time_budget)
-            plan_file.write_text(json.dumps(meta["calibration"]))
-        epochs = meta["calibration"]["epochs"]
-        print(
-            f"calibration: {meta['calibration']['estimated_epoch_s']:.1f} s/epoch → "
-            f"{epochs} epochs in {config.time_budget:.0f} s",
-            flush=True,
-        )
-    elif plan_file.is_file():
+    if plan_file.is_file():  # a resumed bench keeps the epochs it calibrated
         meta["calibration"] = json.loads(plan_file.read_text())
+    elif config.time_budget and not report_only:
+        meta["calibration"] = calibrate_epochs(config, config.time_budget, deadline)
+        plan_file.write_text(json.dumps(meta["calibration"]))
+    if "calibration" in meta:
         epochs = meta["calibration"]["epochs"]
-    if config.time_budget or plan_file.is_file():
         warmup = min(config.train.warmup_epochs, max(1.0, epochs / 10))
         config = dataclasses.replace(
-            config, train=dataclasses.replace(config.train, warmup_epochs=warmup)
+            config, train=dataclasses.replace(config.train, epochs=epochs, warmup_epochs=warmup)
+        )
+        print(
+            f"calibration: {meta['calibration']['estimated_epoch_s']:.1f} s per epoch, "
+            f"{meta['calibration']['startup_overhead_s']:.0f} s start-up → {epochs} epochs",
+            flush=True,
         )
     runs = plan_runs(config)
-    failed: list[str] = []
+    execution = Execution()
     clock_file = config.work_dir / "wall_time.json"
     spent = json.loads(clock_file.read_text())["seconds"] if clock_file.is_file() else 0.0
     if not report_only:
-        failed = execute(config, runs, epochs)
+        execution = execute(config, runs, epochs, deadline=deadline)
         spent += time.time() - started
         clock_file.write_text(json.dumps({"seconds": spent}))
     meta["wall_time_s"] = spent  # summed over every session of this bench (resumes included)
-    meta["failed"] = failed
+    meta["failed"] = execution.failed
+    meta["stopped_by_deadline"] = execution.stopped_by_deadline
     return write_report(config, runs, epochs, meta)
 
 

@@ -314,6 +314,21 @@ def build_model(config: TrainConfig, num_classes: int) -> nn.Module:
         raise ConfigError(f"--model {config.model}: cannot be built here ({exc})") from None
 
 
+def weight_decay_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """AdamW parameter groups as DeiT/timm use them: no decay on biases, norms (1-D tensors)
+    and the names in ``model.no_weight_decay()`` (position embedding, class token)."""
+    skip = set(model.no_weight_decay()) if hasattr(model, "no_weight_decay") else set()
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        (no_decay if param.ndim <= 1 or name in skip else decay).append(param)
+    return [
+        {"params": no_decay, "weight_decay": 0.0},
+        {"params": decay, "weight_decay": weight_decay},
+    ]
+
+
 def model_patch_size(model: nn.Module) -> int | None:
     embed = getattr(model, "patch_embed", None)
     size = getattr(embed, "patch_size", None)
@@ -580,7 +595,6 @@ def _config_differences(saved: dict[str, Any], config: TrainConfig) -> list[str]
 def train(config: TrainConfig, splits: Splits | None = None) -> dict[str, Any]:
     """Run (or resume) training; return the summary written to ``summary.json`` (rank 0)."""
     from timm.loss import SoftTargetCrossEntropy
-    from timm.optim import param_groups_weight_decay
     from timm.scheduler import CosineLRScheduler
     from tqdm import tqdm
 
@@ -619,9 +633,7 @@ def train(config: TrainConfig, splits: Splits | None = None) -> dict[str, Any]:
             model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None
         )
 
-    groups = param_groups_weight_decay(
-        bare_model, config.weight_decay, no_weight_decay_list=bare_model.no_weight_decay()
-    )
+    groups = weight_decay_groups(bare_model, config.weight_decay)
     optimizer = torch.optim.AdamW(
         groups, lr=config.lr, betas=(0.9, 0.999), eps=1e-8,
         fused=ctx.device.type == "cuda",
@@ -728,6 +740,7 @@ def train(config: TrainConfig, splits: Splits | None = None) -> dict[str, Any]:
         seen = 0
         pal_stats = _PalStats(ctx.device)
         started = time.perf_counter()
+        started_at = time.time()
         for step_in_epoch, (x, y) in enumerate(batches):
             step = epoch * steps_per_epoch + step_in_epoch
             scheduler.step_update(step)
@@ -800,6 +813,8 @@ def train(config: TrainConfig, splits: Splits | None = None) -> dict[str, Any]:
             "train_images": int(train_seen),
             "test_images": test_seen,
             "world_size": ctx.world_size,
+            "started_at": started_at,
+            "ended_at": time.time(),
             **pal_stats.summary(),
         }
         rng_states: list[Any] = [_rng_state(ctx.device)]

@@ -23,6 +23,7 @@ import os
 import shutil
 import sys
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -215,9 +216,10 @@ class RowReader:
         except (pa.ArrowInvalid, pa.ArrowException) as error:
             raise FileContentError(f"{self.path}: not a readable Parquet file ({error})") from None
 
-    def _binary(self) -> BinaryIO:
+    def _binary(self) -> AbstractContextManager[BinaryIO]:
+        """The input as bytes; stdin is left open for whoever else holds it."""
         if self.path == STDIO:
-            return self._stdin or sys.stdin.buffer
+            return nullcontext(self._stdin or sys.stdin.buffer)
         try:
             return open(self.path, "rb")  # noqa: SIM115 - closed by the generator that reads it
         except OSError as error:

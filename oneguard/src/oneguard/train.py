@@ -341,6 +341,7 @@ def _example_keys(texts: Sequence[TextInput], kind: str, namespace: str) -> list
 def build_feature_cache(
     model: ModerationModel,
     examples: LabelledExamples,
+    used_rows: np.ndarray,
     *,
     encoder_fingerprint: str,
     batch_size: int,
@@ -348,7 +349,8 @@ def build_feature_cache(
     progress: bool,
     chunk_rows: int = 1024,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """All-layer prompt and pair features of the rows that need them, from the frozen encoder.
+    """All-layer prompt and pair features of the ``used_rows`` that need them, from the frozen
+    encoder.
 
     Features are cached under the oneguard cache, keyed by content (texts + truncation policy
     + encoder), in chunk files written atomically: an interrupted run keeps every finished
@@ -364,8 +366,10 @@ def build_feature_cache(
     folder = cache_dir() / "features" / namespace
     folder.mkdir(parents=True, exist_ok=True)
     result = []
+    used = np.zeros(len(examples), dtype=bool)
+    used[used_rows] = True
     for kind, needed in (("prompt", examples.needs_prompt), ("pair", examples.needs_pair)):
-        rows = np.flatnonzero(needed)
+        rows = np.flatnonzero(needed & used)
         keys = _example_keys([examples.texts[i] for i in rows], kind, namespace)
         stored: dict[bytes, tuple[int, int]] = {}
         chunks: list[np.ndarray] = []
@@ -737,6 +741,7 @@ def train(config: TrainConfig) -> TrainSummary:
         prompt, prompt_pos, pair, pair_pos = build_feature_cache(
             model,
             examples,
+            np.concatenate([train_rows, dev_rows]),
             encoder_fingerprint=_encoder_fingerprint(encoder_path),
             batch_size=config.eval_batch_size,
             device=device,

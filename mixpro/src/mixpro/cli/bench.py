@@ -57,6 +57,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="fit the epoch count to this much training time (a short calibration run first)",
     )
     parser.add_argument(
+        "--hard-limit",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="stop everything this long after the start and report what finished",
+    )
+    parser.add_argument(
         "--report-only", action="store_true", help="rewrite the report from finished runs"
     )
     overrides = parser.add_argument_group("train settings (override the --scale preset)")
@@ -84,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
             results=args.results,
             work_dir=args.work_dir,
             time_budget=args.time_budget,
+            hard_limit=args.hard_limit,
             command=command_line(sys.argv[2:] if len(sys.argv) > 2 else []),
         )
         payload = run_bench(config, report_only=args.report_only)

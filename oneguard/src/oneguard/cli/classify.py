@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from oneguard.files import STDIO, FileAccessError, FileContentError, InvalidRow
+
+if TYPE_CHECKING:
+    from oneguard.api import Guard
+    from oneguard.bulk import ClassifySpec, Summary
 
 EXIT_OK = 0
 EXIT_INVALID_INPUT = 1
@@ -37,7 +41,7 @@ formats:
   (an input column with one of those names is replaced). In CSV, a cell holds a string
   as is and any other value as JSON text (category_scores, true/false); null is empty.
 
-fields:
+field mapping:
   Each row needs a prompt (--prompt-field, default "prompt"); a response
   (--response-field, default "response") is optional per row unless the flag is given.
   --messages-field reads a chat instead: a list of {"role", "content"} (JSON text in
@@ -81,11 +85,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "-o", "--output", help="output file (format from extension); default stdout"
     )
-    parser.add_argument("--input-format", choices=("jsonl", "csv", "parquet"))
-    parser.add_argument("--output-format", choices=("jsonl", "csv", "parquet"))
+    formats = ("jsonl", "csv", "parquet")
+    parser.add_argument("--input-format", choices=formats, help="default: from the extension")
+    parser.add_argument("--output-format", choices=formats, help="default: from the extension")
 
     fields = parser.add_argument_group("fields")
-    fields.add_argument("--prompt-field", default="prompt", metavar="NAME")
+    fields.add_argument("--prompt-field", default="prompt", metavar="NAME", help="default: prompt")
     fields.add_argument("--response-field", metavar="NAME", help="default: response (optional)")
     fields.add_argument("--messages-field", metavar="NAME", help="a chat field to use instead")
     fields.add_argument("--id-field", metavar="NAME", help="row id, checked when resuming")
@@ -100,7 +105,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--backend",
         help="how to run the model: embedded (default), hf, vllm or openai (for wildguard)",
     )
-    model.add_argument("--batch-size", type=_positive_int, metavar="N")
+    model.add_argument(
+        "--batch-size", type=_positive_int, metavar="N", help="default: the backend's own"
+    )
 
     run = parser.add_argument_group("run")
     mode = run.add_mutually_exclusive_group()
@@ -137,7 +144,7 @@ class _ModelLoadError(Exception):
         self.code = code
 
 
-def _load_guard(args: argparse.Namespace) -> Any:
+def _load_guard(args: argparse.Namespace) -> Guard:
     from oneguard.api import WILDGUARD_MODEL_NAMES, Guard
     from oneguard.backends import available_backends
 
@@ -229,7 +236,7 @@ def _classify_file(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _report_failure(error: BaseException, job: Any, spec: Any) -> int | None:
+def _report_failure(error: BaseException, job: Any, spec: ClassifySpec) -> int | None:
     """Print ``error`` as a one-line message and return its exit code (None: a real bug)."""
     from oneguard.bulk import InvalidInputError, ModelError, ResumeError
 
@@ -272,7 +279,7 @@ def _invalid_printer(errors_path: str | None) -> Any:
     return report
 
 
-def _print_stopped(summary: Any, spec: Any) -> None:
+def _print_stopped(summary: Summary, spec: ClassifySpec) -> None:
     if spec.output == STDIO or summary.next_row == 0:
         return
     print(
@@ -282,7 +289,7 @@ def _print_stopped(summary: Any, spec: Any) -> None:
     )
 
 
-def _print_done(summary: Any) -> None:
+def _print_done(summary: Summary) -> None:
     where = "stdout" if summary.output == STDIO else summary.output
     print(
         f"classified {summary.classified} rows in {summary.seconds:.1f}s "
