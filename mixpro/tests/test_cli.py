@@ -91,7 +91,7 @@ def test_tiny_bench_end_to_end(capsys, tmp_path, cifar_like, monkeypatch):
     argv = [
         "bench", "--data", str(cifar_like), "--methods", "none,mixpro", "--seeds", "2",
         "--model", "vit_cifar_d32_l2", "--epochs", "2", "--subset", "60", "--test-subset", "40", "--batch-size", "20",
-        "--results", str(results), "--work-dir", str(tmp_path / "work"), "--parallel", "2",
+        "--results", str(results), "--work-dir", str(tmp_path / "work"), "--parallel", "4",
     ]  # fmt: skip
     code, out, _ = _run(capsys, *argv)
     assert code == 0, out

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-
 from oneguard.api import Guard
 from oneguard.eval.metrics import binary_metrics
 from oneguard.eval.published import PUBLIC_BENCHMARKS, WILDGUARD, XSTEST_RESP, load_published
@@ -82,7 +81,10 @@ def evaluate(guard: Guard, data_dir: str | None) -> list[dict[str, Any]]:
         results: list[Result] = guard.classify(bench.items())
         seconds = time.perf_counter() - started
         label_key, score_key, positive = _PREDICTION[bench.task]
-        predicted = [None if getattr(r, label_key) is None else getattr(r, label_key) == positive for r in results]
+        predicted = [
+            None if getattr(r, label_key) is None else getattr(r, label_key) == positive
+            for r in results
+        ]
         scores = [getattr(r, score_key) for r in results]
         m = binary_metrics(bench.gold(), predicted, scores)
         rows.append(
@@ -101,7 +103,10 @@ def evaluate(guard: Guard, data_dir: str | None) -> list[dict[str, Any]]:
                 "seconds": round(seconds, 1),
             }
         )
-        print(f"{bench.title:24s} F1 {100 * (m.f1 or 0):5.1f}  ({m.n} items, {seconds:.0f} s)", file=sys.stderr)
+        print(
+            f"{bench.title:24s} F1 {100 * (m.f1 or 0):5.1f}  ({m.n} items, {seconds:.0f} s)",
+            file=sys.stderr,
+        )
     return rows
 
 
@@ -109,11 +114,15 @@ def throughput(guard: Guard, data_dir: str | None, n: int) -> dict[str, Any]:
     """Items/s over ``n`` real benchmark items, prompt-only and prompt+response (one warm-up
     batch first, excluded)."""
     suite = {b.name: b for b in load_public_suite(data_dir)}
-    prompts = [i for name in ("toxicchat", "openai_moderation", "aegis") for i in suite[name].items()]
-    pairs = [i for name in ("beavertails", "saferlhf", "harmbench_response") for i in suite[name].items()]
+    prompts = [
+        i for name in ("toxicchat", "openai_moderation", "aegis") for i in suite[name].items()
+    ]
+    pairs = [
+        i for name in ("beavertails", "saferlhf", "harmbench_response") for i in suite[name].items()
+    ]
     out: dict[str, Any] = {}
     for key, items in (("prompt_items_per_s", prompts), ("pair_items_per_s", pairs)):
-        sample: list[Item] = items[::max(1, len(items) // n)][:n]
+        sample: list[Item] = items[:: max(1, len(items) // n)][:n]
         guard.classify(sample[: guard.batch_size])
         started = time.perf_counter()
         guard.classify(sample)
@@ -158,7 +167,11 @@ def render_markdown(report: dict[str, Any]) -> str:
             f"| **{task} average** | {task} | | **{pct(value)}** | | | | "
             f"{report['wildguard_averages'][task]} | {FLOOR['averages'][task]} |"
         )
-    lines += ["", "Margin over the floor (F1 points; the issue asks for >= 10 on each average):", ""]
+    lines += [
+        "",
+        "Margin over the floor (F1 points; the issue asks for >= 10 on each average):",
+        "",
+    ]
     for task, value in report["averages"].items():
         if value is not None:
             lines.append(f"- {task}: {100 * value - FLOOR['averages'][task]:+.1f}")
@@ -187,7 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=None, help="model folder (default: the shipped model)")
     parser.add_argument("--backend", default="embedded")
     parser.add_argument("--encoder", default=None, help="local MiniLM folder (embedded backend)")
-    parser.add_argument("--data-dir", default=None, help="shared data root (default: ../shared/data)")
+    parser.add_argument(
+        "--data-dir", default=None, help="shared data root (default: ../shared/data)"
+    )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--dtype", default=None, help="embedded: float32 (default), bfloat16, int8")
     parser.add_argument("--batch-size", type=int, default=32)
@@ -196,7 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-throughput", action="store_true")
     parser.add_argument("--name", default="default_model", help="results file stem")
     parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
-    parser.add_argument("--update-card", action="store_true", help="write benchmark.json + model card")
+    parser.add_argument(
+        "--update-card", action="store_true", help="write benchmark.json + model card"
+    )
     args = parser.parse_args(argv)
 
     if args.threads:
@@ -229,7 +246,9 @@ def main(argv: list[str] | None = None) -> int:
             "cpu": cpu_name(),
         }
     report["seconds"] = time.perf_counter() - started
-    report["command"] = shlex.join(["python", "oneguard/benchmarks/bench_default_model.py", *sys.argv[1:]])
+    report["command"] = shlex.join(
+        ["python", "oneguard/benchmarks/bench_default_model.py", *sys.argv[1:]]
+    )
     args.out_dir.mkdir(parents=True, exist_ok=True)
     (args.out_dir / f"{args.name}.json").write_text(json.dumps(report, indent=1) + "\n", "utf-8")
     (args.out_dir / f"{args.name}.md").write_text(render_markdown(report), "utf-8")
@@ -239,9 +258,7 @@ def main(argv: list[str] | None = None) -> int:
 
         folder = Path(args.model) if args.model else DEFAULT_MODEL_DIR
         card = {
-            "benchmarks": [
-                {**r, "wildguard": report["wildguard"].get(r["name"])} for r in rows
-            ],
+            "benchmarks": [{**r, "wildguard": report["wildguard"].get(r["name"])} for r in rows],
             "averages": report["averages"],
             "wildguard_averages": report["wildguard_averages"],
             "throughput": report.get("throughput"),

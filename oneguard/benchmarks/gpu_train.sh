@@ -18,6 +18,8 @@ BATCH=${BATCH:-128}
 LR=${LR:-8e-5}
 TIME_BUDGET=${TIME_BUDGET:-170}
 PYTHON=${PYTHON:-python3}
+DEVICE=${DEVICE:-cuda}        # DEVICE=cpu with a tiny payload is a dry run of this script
+EXTRA_ARGS=${EXTRA_ARGS:-}    # more `oneguard train` flags, e.g. "--max-steps 5"
 
 export PYTHONPATH=oneguard/src
 export ONEGUARD_CACHE=${ONEGUARD_CACHE:-/tmp/oneguard-cache}
@@ -32,7 +34,7 @@ start=$(date +%s)
     --mix "$PAYLOAD/train_mix.parquet" \
     --encoder "$PAYLOAD/minilm" \
     --out "$OUT/model" \
-    --device cuda \
+    --device "$DEVICE" \
     --finetune-layers -1 \
     --feature-layers 6 \
     --epochs "$EPOCHS" \
@@ -42,7 +44,7 @@ start=$(date +%s)
     --eval-batch-size 512 \
     --time-budget "$TIME_BUDGET" \
     --checkpoint-every 100000 \
-    --no-progress 2>&1 | tee "$OUT/train.log"
+    --no-progress $EXTRA_ARGS 2>&1 | tee "$OUT/train.log"
 echo "training took $(( $(date +%s) - start )) s"
 
 # Benchmark on the GPU when the public suite was carried (never fails the run: the model
@@ -52,8 +54,9 @@ if [ -f "$PAYLOAD/benchmarks.tar.gz" ]; then
     tar xzf "$PAYLOAD/benchmarks.tar.gz" -C "$bench_dir"
     "$PYTHON" oneguard/benchmarks/bench_default_model.py \
         --model "$OUT/model" --encoder "$PAYLOAD/minilm" --data-dir "$bench_dir" \
-        --device cuda --batch-size 256 --no-throughput \
+        --device "$DEVICE" --batch-size 256 --no-throughput \
         --name gpu_model --out-dir "$OUT/results" --update-card \
         || echo "benchmark failed (the model in $OUT/model is complete)"
+    rm -rf "$bench_dir"
 fi
 echo "total $(( $(date +%s) - start )) s"

@@ -21,10 +21,9 @@ import tarfile
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
-
 from oneguard.model.encoder import default_encoder_path
 from oneguard.paths import REPO_ROOT, moderation_data_dir
+from safetensors.torch import load_file, save_file
 
 #: Files of the encoder folder the training needs besides the weights.
 ENCODER_FILES = (
@@ -67,7 +66,9 @@ def folder_bytes(path: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--mix", type=Path, default=REPO_ROOT / "build" / "mix" / "train_mix.parquet")
+    parser.add_argument(
+        "--mix", type=Path, default=REPO_ROOT / "build" / "mix" / "train_mix.parquet"
+    )
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "device_payload")
     parser.add_argument("--encoder", type=Path, default=None, help="default: packaged MiniLM")
     parser.add_argument("--data-dir", type=Path, default=None, help="moderation data folder")

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 from oneguard.data import get_source, load_source
 from oneguard.data.sources.guardreasoner import BENCHMARK_NAMES, BenchmarkFileError
-from oneguard.eval.suites import BENCHMARK_INFO
+from oneguard.eval.suites import PUBLIC_BENCHMARKS
 from oneguard.schema import HARMFUL, REFUSAL, UNKNOWN
 
 
@@ -40,7 +40,7 @@ def test_loads_every_benchmark_with_its_task_label(moderation):
 
 
 def test_suite_and_loader_agree_on_names():
-    assert tuple(BENCHMARK_INFO) == BENCHMARK_NAMES
+    assert tuple(b.name for b in PUBLIC_BENCHMARKS) == BENCHMARK_NAMES
 
 
 def test_bad_label_names_file_line_and_field(moderation, tmp_path):

@@ -7,18 +7,6 @@ import json
 import numpy as np
 import pytest
 import torch
-from safetensors.torch import load_file
-from transformers import AutoModel
-from tiny_model import (
-    BENIGN_PROMPTS,
-    HARMFUL_PROMPTS,
-    REFUSALS,
-    make_tiny_encoder,
-    tiny_records,
-    write_mix,
-)
-
-from oneguard import load_wildguard
 from oneguard.model.artifact import (
     DELTA_FILE,
     HEADS_FILE,
@@ -29,6 +17,18 @@ from oneguard.model.artifact import (
 from oneguard.model.thresholds import best_f1_threshold
 from oneguard.schema import RESULT_KEYS, Record
 from oneguard.train import CHECKPOINT_FILE, TrainConfig, TrainError, train
+from safetensors.torch import load_file
+from tiny_model import (
+    BENIGN_PROMPTS,
+    HARMFUL_PROMPTS,
+    REFUSALS,
+    make_tiny_encoder,
+    tiny_records,
+    write_mix,
+)
+from transformers import AutoModel
+
+from oneguard import load_wildguard
 
 
 @pytest.fixture(autouse=True)
@@ -74,8 +74,14 @@ def test_frozen_training_writes_heads_only_and_classifies(tiny, tmp_path):
     assert stored.training["rows"] == {"train": 18, "dev": 6}
     assert stored.training["steps"] == summary.steps == 30 * 3  # ceil(18 / 8) steps per epoch
     # Dev rows per task: prompt labels on 3 dev rows (2 harmful), refusal labels on 4.
-    assert (summary.dev_metrics["prompt"]["n"], summary.dev_metrics["prompt"]["positives"]) == (3, 2)
-    assert (summary.dev_metrics["refusal"]["n"], summary.dev_metrics["refusal"]["positives"]) == (4, 2)
+    assert (summary.dev_metrics["prompt"]["n"], summary.dev_metrics["prompt"]["positives"]) == (
+        3,
+        2,
+    )
+    assert (summary.dev_metrics["refusal"]["n"], summary.dev_metrics["refusal"]["positives"]) == (
+        4,
+        2,
+    )
     assert stored.dev_metrics["prompt"]["f1"] == summary.dev_metrics["prompt"]["f1"] > 0
 
     guard = load_wildguard(str(out), encoder=str(tiny[0]))
@@ -97,7 +103,9 @@ def test_finetuning_stores_an_fp16_delta_that_round_trips(tiny, tmp_path):
     train(config(tiny, out, finetune_layers=1, epochs=2))
     stored = ArtifactConfig.read(out)
     # Only the top layer (of 2) is stored, never the embeddings.
-    assert stored.delta_tensors and all(n.startswith("encoder.layer.1.") for n in stored.delta_tensors)
+    assert stored.delta_tensors and all(
+        n.startswith("encoder.layer.1.") for n in stored.delta_tensors
+    )
     delta = load_file(str(out / DELTA_FILE))
     assert set(delta) == set(stored.delta_tensors)
     assert {t.dtype for t in delta.values()} == {torch.float16}
@@ -108,13 +116,21 @@ def test_finetuning_stores_an_fp16_delta_that_round_trips(tiny, tmp_path):
         assert torch.equal(params[name], value.float())
     # The untouched bottom layer is the packaged encoder's, bit for bit.
     plain = dict(AutoModel.from_pretrained(str(tiny[0])).named_parameters())
-    assert torch.equal(params["encoder.layer.0.attention.self.query.weight"], plain["encoder.layer.0.attention.self.query.weight"])
-    assert not torch.equal(params["encoder.layer.1.attention.self.query.weight"], plain["encoder.layer.1.attention.self.query.weight"])
+    assert torch.equal(
+        params["encoder.layer.0.attention.self.query.weight"],
+        plain["encoder.layer.0.attention.self.query.weight"],
+    )
+    assert not torch.equal(
+        params["encoder.layer.1.attention.self.query.weight"],
+        plain["encoder.layer.1.attention.self.query.weight"],
+    )
 
 
 def test_interrupted_run_resumes_from_its_checkpoint(tiny, tmp_path):
     work = tmp_path / "work"
-    first = train(config(tiny, tmp_path / "a", work_dir=work, checkpoint_every=2, time_budget_s=1e-9))
+    first = train(
+        config(tiny, tmp_path / "a", work_dir=work, checkpoint_every=2, time_budget_s=1e-9)
+    )
     assert first.steps == 1 and (work / CHECKPOINT_FILE).is_file()
     second = train(config(tiny, tmp_path / "b", work_dir=work, checkpoint_every=2))
     assert second.resumed_from == 1
@@ -126,7 +142,10 @@ def test_same_seed_gives_the_same_model(tiny, tmp_path):
     a = train(config(tiny, tmp_path / "a", epochs=2))
     b = train(config(tiny, tmp_path / "b", epochs=2))
     assert a.thresholds == b.thresholds
-    ha, hb = load_file(str(tmp_path / "a" / HEADS_FILE)), load_file(str(tmp_path / "b" / HEADS_FILE))
+    ha, hb = (
+        load_file(str(tmp_path / "a" / HEADS_FILE)),
+        load_file(str(tmp_path / "b" / HEADS_FILE)),
+    )
     assert all(torch.equal(ha[k], hb[k]) for k in ha)
 
 
@@ -147,9 +166,17 @@ def test_unknown_labels_carry_no_loss(tiny, tmp_path):
     # A mix whose only labelled task is refusal trains (other tasks get no loss, thresholds
     # default to 0.5 with no dev rows to tune on).
     rows = [
-        Record(prompt="p", response="i am sorry", source="s", split=split,
-               response_refusal_label=label, id=f"{split}{i}{label}")
-        for split in ("train", "dev") for i in range(3) for label in ("refusal", "compliance")
+        Record(
+            prompt="p",
+            response="i am sorry",
+            source="s",
+            split=split,
+            response_refusal_label=label,
+            id=f"{split}{i}{label}",
+        )
+        for split in ("train", "dev")
+        for i in range(3)
+        for label in ("refusal", "compliance")
     ]
     mix = write_mix(rows, tmp_path / "refusal_only.parquet")
     summary = train(config(tiny, tmp_path / "m", mix=mix, epochs=1))
@@ -179,3 +206,13 @@ def test_best_f1_threshold_picks_the_f1_maximum():
     # Predict >= 0.6: tp 3, fp 1 -> F1 6/7, better than >= 0.8 (tp 2: F1 0.8).
     assert choice.threshold == 0.6 and choice.f1 == pytest.approx(6 / 7)
     assert best_f1_threshold(np.zeros(3, bool), np.ones(3)).f1 is None
+
+
+def test_bf16_autocast_path_trains(tiny, tmp_path):
+    # The precision used on CUDA, exercised on CPU: losses stay finite, the artifact loads.
+    summary = train(config(tiny, tmp_path / "m", finetune_layers=-1, precision="bf16", epochs=1))
+    stored = ArtifactConfig.read(tmp_path / "m")
+    assert stored.training["precision"] == "bf16"
+    assert all(0.0 <= t <= 1.0 for t in summary.thresholds.values())
+    # Every encoder layer (not the embeddings) is in the delta.
+    assert {n.split(".")[2] for n in stored.delta_tensors} == {"0", "1"}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from oneguard.model.truncation import (
     SEGMENT_CONTEXT,
     SEGMENT_PROMPT,

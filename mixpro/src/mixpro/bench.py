@@ -40,10 +40,10 @@ from mixpro.train import AUGS, ConfigError, TrainConfig, load_splits, validate
 SCALES: dict[str, dict[str, Any]] = {
     "small": {
         "model": "vit_cifar_d64_l4",
-        "subset": 5000,
-        "test_subset": 5000,
+        "subset": 4000,
+        "test_subset": 4000,
         "epochs": 30,
-        "batch_size": 128,
+        "batch_size": 64,
         "lr": 1e-3,
         "warmup_epochs": 3.0,
         "mix_recipe": "alone",
@@ -56,7 +56,7 @@ SCALES: dict[str, dict[str, Any]] = {
         "test_subset": None,
         "epochs": 60,
         "batch_size": 512,
-        "lr": 2e-3,
+        "lr": 1e-3,
         "warmup_epochs": 5.0,
         "mix_recipe": "alone",
         "pipeline": "tensor",
@@ -195,7 +195,6 @@ def _run_config(config: BenchConfig, run: Run, epochs: int | None = None) -> Tra
         seed=run.seed,
         out=str(run.out),
         epochs=epochs or config.train.epochs,
-        cache_dir=str(config.work_dir / "decoded"),
     )
 
 
@@ -284,9 +283,11 @@ def execute(
                 tail = (config.work_dir / f"{run.name}.log").read_text().splitlines()[-5:]
                 tqdm.write(f"{run.name} failed (exit {code}):\n  " + "\n  ".join(tail))
         running = still
-        bar.n = done_epochs()
-        bar.set_postfix_str(", ".join(r.name for r, _, _ in running), refresh=False)
-        bar.refresh()
+        done = done_epochs()
+        if done != bar.n:
+            bar.n = done
+            bar.set_postfix_str(", ".join(r.name for r, _, _ in running), refresh=False)
+            bar.refresh()
     bar.n = done_epochs()
     bar.close()
     return result
@@ -604,8 +605,12 @@ def run_bench(config: BenchConfig, report_only: bool = False) -> dict[str, Any]:
     started = time.time()
     deadline = started + config.hard_limit if config.hard_limit else None
     config.work_dir.mkdir(parents=True, exist_ok=True)
-    decoded = dataclasses.replace(config.train, cache_dir=str(config.work_dir / "decoded"))
-    splits = load_splits(decoded)  # decode once; the runs load the cached arrays
+    if not config.train.cache_dir:  # decode once here; every run loads the cached arrays
+        cache = str(config.work_dir / "decoded")
+        config = dataclasses.replace(
+            config, train=dataclasses.replace(config.train, cache_dir=cache)
+        )
+    splits = load_splits(config.train)
     meta: dict[str, Any] = {
         "train_images": len(splits.train),
         "test_images": len(splits.test),

@@ -24,6 +24,7 @@ import json
 import math
 import os
 import random
+import statistics
 import time
 from collections.abc import Sequence
 from contextlib import nullcontext
@@ -187,7 +188,7 @@ def add_arguments(parser: argparse.ArgumentParser, exclude: Sequence[str] = ()) 
                 type=_none_or(kind) if _optional(f) else kind,
                 default=argparse.SUPPRESS,
                 choices=f.metadata.get("choices"),
-                metavar=f.name.upper(),
+                metavar=None if f.metadata.get("choices") else f.name.upper(),
                 help=help_text,
             )
 
@@ -510,7 +511,7 @@ def _subsets(config: TrainConfig, splits: Splits) -> Splits:
 # ----------------------------------------------------------------------------- the loop
 
 
-class _PalStats:
+class RelabelStats:
     """Per-epoch means of how far attention labels moved λ from the area ratio (TransMix, PAL)
     and of PAL's progressive factor α; kept as device tensors so a GPU step never syncs."""
 
@@ -592,144 +593,170 @@ def _config_differences(saved: dict[str, Any], config: TrainConfig) -> list[str]
     ]
 
 
-def train(config: TrainConfig, splits: Splits | None = None) -> dict[str, Any]:
-    """Run (or resume) training; return the summary written to ``summary.json`` (rank 0)."""
-    from timm.loss import SoftTargetCrossEntropy
-    from timm.scheduler import CosineLRScheduler
-    from tqdm import tqdm
+class Trainer:
+    """One run's model, mixer, optimizer, schedule and batch sources on this process."""
 
-    validate(config)
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    ctx = setup_distributed(config.device)
-    out = Path(config.out)
-    checkpoint_path = out / "checkpoint.pt"
-    metrics_path = out / "metrics.jsonl"
-    if config.resume and not checkpoint_path.is_file():
-        raise ConfigError(f"--resume: no checkpoint at {checkpoint_path}")
-    if not config.resume and checkpoint_path.exists():
-        raise ConfigError(
-            f"{out} already holds a run (checkpoint.pt); pass --resume to continue it or choose "
-            "another --out"
+    def __init__(self, config: TrainConfig, splits: Splits, ctx: Distributed) -> None:
+        from timm.loss import SoftTargetCrossEntropy
+        from timm.scheduler import CosineLRScheduler
+
+        self.config, self.splits, self.ctx = config, splits, ctx
+        self.num_classes = splits.train.num_classes
+        _seed_everything(config.seed)  # same initial weights on every rank and for every --aug
+        model = build_model(config, self.num_classes)
+        self.mixer = build_mixer(config, self.num_classes, model_patch_size(model))
+        mean = model.pretrained_cfg.get("mean", (0.485, 0.456, 0.406))
+        std = model.pretrained_cfg.get("std", (0.229, 0.224, 0.225))
+        self.channels_last = ctx.device.type == "cuda"
+        model.to(ctx.device)
+        if self.channels_last:
+            model.to(memory_format=torch.channels_last)
+        self.bare_model = model
+        self.model: nn.Module = model
+        if ctx.enabled:
+            device_ids = [ctx.device.index] if ctx.device.type == "cuda" else None
+            self.model = nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
+        self.optimizer = torch.optim.AdamW(
+            weight_decay_groups(model, config.weight_decay),
+            lr=config.lr,
+            betas=(0.9, 0.999),
+            eps=1e-8,
+            fused=ctx.device.type == "cuda",
         )
-
-    check_model_name(config.model)
-    splits = _subsets(config, splits) if splits is not None else load_splits(config)
-    num_classes = splits.train.num_classes
-
-    _seed_everything(config.seed)  # same initial weights on every rank and for every --aug
-    model = build_model(config, num_classes)
-    patch_size = model_patch_size(model)
-    mixer = build_mixer(config, num_classes, patch_size)
-    mean = model.pretrained_cfg.get("mean", (0.485, 0.456, 0.406))
-    std = model.pretrained_cfg.get("std", (0.229, 0.224, 0.225))
-    channels_last = ctx.device.type == "cuda"
-    model.to(ctx.device)
-    if channels_last:
-        model.to(memory_format=torch.channels_last)
-    bare_model = model
-    if ctx.enabled:
-        model = nn.parallel.DistributedDataParallel(
-            model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None
+        self.autocast_dtype = _autocast_dtype(config, ctx.device)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.autocast_dtype is torch.float16)
+        self.criterion = SoftTargetCrossEntropy()
+        self.sampler = DistributedSampler(
+            range(len(splits.train)),
+            num_replicas=ctx.world_size,
+            rank=ctx.rank,
+            shuffle=True,
+            seed=config.seed,
         )
-
-    groups = weight_decay_groups(bare_model, config.weight_decay)
-    optimizer = torch.optim.AdamW(
-        groups, lr=config.lr, betas=(0.9, 0.999), eps=1e-8,
-        fused=ctx.device.type == "cuda",
-    )  # fmt: skip
-    autocast_dtype = _autocast_dtype(config, ctx.device)
-    scaler = torch.amp.GradScaler("cuda", enabled=autocast_dtype is torch.float16)
-    criterion = SoftTargetCrossEntropy()
-
-    sampler = DistributedSampler(
-        range(len(splits.train)),
-        num_replicas=ctx.world_size,
-        rank=ctx.rank,
-        shuffle=True,
-        seed=config.seed,
-    )
-    steps_per_epoch = len(sampler) // config.batch_size
-    total_steps = steps_per_epoch * config.epochs
-    # A warmup longer than half the run (tiny test runs) would leave no schedule to anneal.
-    warmup_steps = min(round(config.warmup_epochs * steps_per_epoch), total_steps // 2)
-    scheduler = CosineLRScheduler(
-        optimizer,
-        t_initial=max(1, total_steps - warmup_steps),
-        lr_min=config.min_lr,
-        warmup_t=warmup_steps,
-        warmup_lr_init=config.warmup_lr,
-        warmup_prefix=True,
-        t_in_epochs=False,
-    )
-    if config.pipeline == "pil":
-        transform = train_transform(
-            config.img_size, mean, std, config.randaugment or None, config.random_erasing
+        self.steps_per_epoch = len(self.sampler) // config.batch_size
+        total_steps = self.steps_per_epoch * config.epochs
+        # A warmup longer than half the run (tiny test runs) would leave no schedule to anneal.
+        warmup_steps = min(round(config.warmup_epochs * self.steps_per_epoch), total_steps // 2)
+        self.scheduler = CosineLRScheduler(
+            self.optimizer,
+            t_initial=max(1, total_steps - warmup_steps),
+            lr_min=config.min_lr,
+            warmup_t=warmup_steps,
+            warmup_lr_init=config.warmup_lr,
+            warmup_prefix=True,
+            t_in_epochs=False,
         )
-        loader = DataLoader(
-            AugmentedImages(splits.train, transform),
-            batch_size=config.batch_size,
-            sampler=sampler,
-            drop_last=True,
-            num_workers=config.workers,
-            pin_memory=ctx.device.type == "cuda",
-            persistent_workers=config.workers > 0,
-        )
-        device_train = None
-    else:
-        loader = None
-        device_train = DeviceBatches(splits.train, ctx.device, mean, std)
-    device_test = DeviceBatches(splits.test, ctx.device, mean, std)
+        self.loader: DataLoader | None = None
+        self.device_train: DeviceBatches | None = None
+        if config.pipeline == "pil":
+            transform = train_transform(
+                config.img_size, mean, std, config.randaugment or None, config.random_erasing
+            )
+            self.loader = DataLoader(
+                AugmentedImages(splits.train, transform),
+                batch_size=config.batch_size,
+                sampler=self.sampler,
+                drop_last=True,
+                num_workers=config.workers,
+                pin_memory=ctx.device.type == "cuda",
+                persistent_workers=config.workers > 0,
+            )
+        else:
+            self.device_train = DeviceBatches(splits.train, ctx.device, mean, std)
+        self.device_test = DeviceBatches(splits.test, ctx.device, mean, std)
+        self.best_acc = 0.0
 
-    start_epoch = 0
-    best_acc = 0.0
-    if config.resume:
-        state = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
-        differences = _config_differences(state["config"], config)
+    # -- checkpoints
+
+    def state(self, epoch: int) -> dict[str, Any]:
+        """Everything needed to continue bit for bit; gathers every rank's random state."""
+        rng_states: list[Any] = [_rng_state(self.ctx.device)]
+        if self.ctx.enabled:
+            rng_states = [None] * self.ctx.world_size
+            dist.all_gather_object(rng_states, _rng_state(self.ctx.device))
+        return {
+            "model": self.bare_model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "epoch": epoch,
+            "best_acc": self.best_acc,
+            "rng": rng_states,
+            "config": dataclasses.asdict(self.config),
+        }
+
+    def restore(self, path: Path) -> int:
+        """Load a checkpoint written with the same settings; return the epochs it holds."""
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        differences = _config_differences(state["config"], self.config)
         if differences:
             raise ConfigError(
-                f"--resume: {checkpoint_path} was written with other settings: "
-                + "; ".join(differences)
+                f"--resume: {path} was written with other settings: " + "; ".join(differences)
             )
-        bare_model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scaler.load_state_dict(state["scaler"])
-        start_epoch = state["epoch"]
-        best_acc = state["best_acc"]
+        self.bare_model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.best_acc = state["best_acc"]
         rng_states = state["rng"]
-        if len(rng_states) == ctx.world_size:
-            _set_rng_state(rng_states[ctx.rank], ctx.device)
-        else:
-            _seed_everything(config.seed + 7919 * (start_epoch + 1) + ctx.rank)
-        if ctx.is_main:  # drop metric lines of an epoch whose checkpoint was not written
-            kept = [m for m in _read_metrics(metrics_path) if m["epoch"] <= start_epoch]
-            metrics_path.write_text("".join(json.dumps(m) + "\n" for m in kept))
-    else:
-        _seed_everything(config.seed + ctx.rank)
-        if ctx.is_main:
-            out.mkdir(parents=True, exist_ok=True)
-            metrics_path.write_text("")
-    if ctx.is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "config.yaml").write_text(
-            yaml.safe_dump(dataclasses.asdict(config), sort_keys=False)
+        if len(rng_states) == self.ctx.world_size:
+            _set_rng_state(rng_states[self.ctx.rank], self.ctx.device)
+        else:  # another world size: continue with fresh, still seeded, random streams
+            _seed_everything(self.config.seed + 7919 * (state["epoch"] + 1) + self.ctx.rank)
+        return state["epoch"]
+
+    # -- training
+
+    def _batches(self, epoch: int):
+        self.sampler.set_epoch(epoch)
+        if self.loader is not None:
+            return iter(self.loader)
+        generator = torch.Generator(device=self.ctx.device)
+        generator.manual_seed(self.config.seed * 1_000_003 + epoch * 1009 + self.ctx.rank)
+        indices = torch.tensor(list(iter(self.sampler)), dtype=torch.long)
+        return self.device_train.batches(
+            indices, self.config.batch_size, drop_last=True, augment=True, generator=generator
         )
 
-    end_epoch = config.epochs
-    if config.stop_after:
-        end_epoch = min(config.epochs, start_epoch + config.stop_after)
-    model.train()
-    for epoch in range(start_epoch, end_epoch):
-        sampler.set_epoch(epoch)
-        if loader is not None:
-            batches = iter(loader)
+    def step(
+        self, x: torch.Tensor, y: torch.Tensor, pal_stats: RelabelStats
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Mix, forward (capturing attention when the mixer relabels), relabel, update."""
+        config, mixer = self.config, self.mixer
+        x = x.to(self.ctx.device, non_blocking=True)
+        y = y.to(self.ctx.device, non_blocking=True)
+        if mixer is None:
+            target = smooth_one_hot(y, self.num_classes, config.label_smoothing)
         else:
-            generator = torch.Generator(device=ctx.device)
-            generator.manual_seed(config.seed * 1_000_003 + epoch * 1009 + ctx.rank)
-            indices = torch.tensor(list(iter(sampler)), dtype=torch.long)
-            batches = device_train.batches(indices, config.batch_size, True, True, generator)
+            x, target = mixer(x, y)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with _autocast(self.ctx.device, self.autocast_dtype):
+            if mixer is not None and mixer.needs_attention:
+                from mixpro import capture_cls_attention
+
+                with capture_cls_attention(self.bare_model) as capture:
+                    logits = self.model(x)
+                target = mixer.relabel(logits, capture.attention)
+                pal_stats.add(mixer)
+            else:
+                logits = self.model(x)
+            loss = self.criterion(logits.float(), target)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        if config.clip_grad:
+            self.scaler.unscale_(self.optimizer)
+            nn.utils.clip_grad_norm_(self.bare_model.parameters(), config.clip_grad)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        return loss.detach(), logits.detach(), target
+
+    def train_epoch(self, epoch: int) -> dict[str, Any]:
+        """One pass over the train split; metrics summed over ranks."""
+        from tqdm import tqdm
+
+        config, ctx = self.config, self.ctx
+        self.model.train()
         bar = tqdm(
-            total=steps_per_epoch,
+            total=self.steps_per_epoch,
             desc=f"epoch {epoch + 1}/{config.epochs} [{config.aug}]",
             disable=not (config.progress and ctx.is_main),
             leave=False,
@@ -738,45 +765,15 @@ def train(config: TrainConfig, splits: Splits | None = None) -> dict[str, Any]:
         loss_sum = torch.zeros((), dtype=torch.float64, device=ctx.device)
         agree = torch.zeros((), dtype=torch.float64, device=ctx.device)
         seen = 0
-        pal_stats = _PalStats(ctx.device)
-        started = time.perf_counter()
-        started_at = time.time()
-        for step_in_epoch, (x, y) in enumerate(batches):
-            step = epoch * steps_per_epoch + step_in_epoch
-            scheduler.step_update(step)
-            x = x.to(ctx.device, non_blocking=True)
-            y = y.to(ctx.device, non_blocking=True)
-            if mixer is None:
-                target = smooth_one_hot(y, num_classes, config.label_smoothing)
-            else:
-                x, target = mixer(x, y)
-            if channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
-            with _autocast(ctx.device, autocast_dtype):
-                if mixer is not None and mixer.needs_attention:
-                    from mixpro import capture_cls_attention
-
-                    with capture_cls_attention(bare_model) as capture:
-                        logits = model(x)
-                    target = mixer.relabel(logits, capture.attention)
-                    pal_stats.add(mixer)
-                else:
-                    logits = model(x)
-                loss = criterion(logits.float(), target)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            if config.clip_grad:
-                scaler.unscale_(optimizer)
-                nn.utils.clip_grad_norm_(bare_model.parameters(), config.clip_grad)
-            scaler.step(optimizer)
-            scaler.update()
-            batch = y.shape[0]
-            seen += batch
-            loss_sum += loss.detach().double() * batch
-            agree += (logits.detach().argmax(1) == target.argmax(1)).sum()
-            if bar.disable is False and (
-                step_in_epoch % 10 == 0 or step_in_epoch == steps_per_epoch - 1
-            ):
+        pal_stats = RelabelStats(ctx.device)
+        started, started_at = time.perf_counter(), time.time()
+        for step_in_epoch, (x, y) in enumerate(self._batches(epoch)):
+            self.scheduler.step_update(epoch * self.steps_per_epoch + step_in_epoch)
+            loss, logits, target = self.step(x, y, pal_stats)
+            seen += logits.shape[0]
+            loss_sum += loss.double() * logits.shape[0]
+            agree += (logits.argmax(1) == target.argmax(1)).sum()
+            if not bar.disable and (step_in_epoch % 10 == 0 or step_in_epoch == len(bar) - 1):
                 elapsed = max(time.perf_counter() - started, 1e-9)
                 bar.set_postfix(
                     loss=f"{float(loss_sum) / seen:.3f}",
@@ -789,50 +786,93 @@ def train(config: TrainConfig, splits: Splits | None = None) -> dict[str, Any]:
             torch.cuda.synchronize(ctx.device)
         train_time = time.perf_counter() - started
         bar.close()
-        train_loss, train_agree, train_seen = _all_reduce_sum(
+        total_loss, total_agree, total_seen = _all_reduce_sum(
             [float(loss_sum), float(agree), seen], ctx
         )
-        eval_started = time.perf_counter()
-        test_loss, test_acc, test_seen = evaluate(
-            model, device_test, config.batch_size * 2, ctx, autocast_dtype, channels_last
-        )
-        eval_time = time.perf_counter() - eval_started
-        best_acc = max(best_acc, test_acc)
-        record = {
-            "epoch": epoch + 1,
-            "aug": config.aug,
-            "seed": config.seed,
-            "lr": optimizer.param_groups[0]["lr"],
-            "train_loss": train_loss / train_seen,
-            "train_acc": train_agree / train_seen,
-            "test_loss": test_loss,
-            "test_acc": test_acc,
+        return {
+            "lr": self.optimizer.param_groups[0]["lr"],
+            "train_loss": total_loss / total_seen,
+            "train_acc": total_agree / total_seen,
             "train_time_s": train_time,
-            "eval_time_s": eval_time,
-            "img_per_s": train_seen / train_time,
-            "train_images": int(train_seen),
-            "test_images": test_seen,
-            "world_size": ctx.world_size,
+            "img_per_s": total_seen / train_time,
+            "train_images": int(total_seen),
             "started_at": started_at,
-            "ended_at": time.time(),
             **pal_stats.summary(),
         }
-        rng_states: list[Any] = [_rng_state(ctx.device)]
-        if ctx.enabled:
-            rng_states = [None] * ctx.world_size
-            dist.all_gather_object(rng_states, _rng_state(ctx.device))
+
+    def evaluate(self) -> tuple[float, float, int, float]:
+        """(test loss, test top-1, test images, seconds)."""
+        started = time.perf_counter()
+        loss, acc, count = evaluate(
+            self.model,
+            self.device_test,
+            self.config.batch_size * 2,
+            self.ctx,
+            self.autocast_dtype,
+            self.channels_last,
+        )
+        self.best_acc = max(self.best_acc, acc)
+        return loss, acc, count, time.perf_counter() - started
+
+
+def _check_run_folder(config: TrainConfig) -> Path:
+    out = Path(config.out)
+    checkpoint = out / "checkpoint.pt"
+    if config.resume and not checkpoint.is_file():
+        raise ConfigError(f"--resume: no checkpoint at {checkpoint}")
+    if not config.resume and checkpoint.exists():
+        raise ConfigError(
+            f"{out} already holds a run (checkpoint.pt); pass --resume to continue it or choose "
+            "another --out"
+        )
+    return out
+
+
+def train(config: TrainConfig, splits: Splits | None = None) -> dict[str, Any]:
+    """Run (or resume) training; return the summary written to ``summary.json`` (rank 0)."""
+    from tqdm import tqdm
+
+    validate(config)
+    out = _check_run_folder(config)
+    check_model_name(config.model)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    ctx = setup_distributed(config.device)
+    splits = _subsets(config, splits) if splits is not None else load_splits(config)
+    trainer = Trainer(config, splits, ctx)
+    checkpoint_path, metrics_path = out / "checkpoint.pt", out / "metrics.jsonl"
+    start_epoch = 0
+    if config.resume:
+        start_epoch = trainer.restore(checkpoint_path)
+    else:
+        _seed_everything(config.seed + ctx.rank)
+    if ctx.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        # keep only the epochs the checkpoint holds (a crash may leave one more line)
+        kept = [m for m in _read_metrics(metrics_path) if m["epoch"] <= start_epoch]
+        metrics_path.write_text("".join(json.dumps(m) + "\n" for m in kept))
+        (out / "config.yaml").write_text(
+            yaml.safe_dump(dataclasses.asdict(config), sort_keys=False)
+        )
+    end_epoch = config.epochs
+    if config.stop_after:
+        end_epoch = min(config.epochs, start_epoch + config.stop_after)
+    for epoch in range(start_epoch, end_epoch):
+        record: dict[str, Any] = {"epoch": epoch + 1, "aug": config.aug, "seed": config.seed}
+        record.update(trainer.train_epoch(epoch))
+        test_loss, test_acc, test_images, eval_time = trainer.evaluate()
+        record.update(
+            test_loss=test_loss,
+            test_acc=test_acc,
+            test_images=test_images,
+            eval_time_s=eval_time,
+            world_size=ctx.world_size,
+            ended_at=time.time(),
+        )
+        state = trainer.state(epoch + 1)  # collective under DDP: every rank takes part
         if ctx.is_main:
             with metrics_path.open("a") as handle:
                 handle.write(json.dumps(record) + "\n")
-            state = {
-                "model": bare_model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scaler": scaler.state_dict(),
-                "epoch": epoch + 1,
-                "best_acc": best_acc,
-                "rng": rng_states,
-                "config": dataclasses.asdict(config),
-            }
             tmp = checkpoint_path.with_suffix(".pt.tmp")
             torch.save(state, tmp)
             os.replace(tmp, checkpoint_path)
@@ -842,26 +882,31 @@ def train(config: TrainConfig, splits: Splits | None = None) -> dict[str, Any]:
                     f"loss {record['train_loss']:.3f} train-acc {record['train_acc']:.3f} "
                     f"test-acc {test_acc:.4f} ({record['img_per_s']:.0f} img/s)"
                 )
-    summary: dict[str, Any] = {}
-    if ctx.is_main:
-        history = _read_metrics(metrics_path)
-        summary = {
-            "aug": config.aug,
-            "seed": config.seed,
-            "model": config.model,
-            "epochs_done": history[-1]["epoch"] if history else 0,
-            "epochs": config.epochs,
-            "final_test_acc": history[-1]["test_acc"] if history else math.nan,
-            "best_test_acc": max((m["test_acc"] for m in history), default=math.nan),
-            "mean_train_time_s": float(np.mean([m["train_time_s"] for m in history]))
-            if history
-            else math.nan,
-            "train_images": len(splits.train),
-            "test_images": len(splits.test),
-            "world_size": ctx.world_size,
-        }
-        (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    summary = _write_summary(config, out, splits, ctx) if ctx.is_main else {}
     if ctx.enabled:
         dist.barrier()
         dist.destroy_process_group()
+    return summary
+
+
+def _write_summary(
+    config: TrainConfig, out: Path, splits: Splits, ctx: Distributed
+) -> dict[str, Any]:
+    history = _read_metrics(out / "metrics.jsonl")
+    summary = {
+        "aug": config.aug,
+        "seed": config.seed,
+        "model": config.model,
+        "epochs_done": history[-1]["epoch"] if history else 0,
+        "epochs": config.epochs,
+        "final_test_acc": history[-1]["test_acc"] if history else math.nan,
+        "best_test_acc": max((m["test_acc"] for m in history), default=math.nan),
+        "mean_train_time_s": statistics.fmean(m["train_time_s"] for m in history)
+        if history
+        else math.nan,
+        "train_images": len(splits.train),
+        "test_images": len(splits.test),
+        "world_size": ctx.world_size,
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary

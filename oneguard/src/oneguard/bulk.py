@@ -41,6 +41,7 @@ from oneguard.files import (
     open_writer,
     remove_output,
 )
+from oneguard.policy import Policy, output_columns
 from oneguard.schema import RESULT_KEYS, Item, Result, to_item
 
 JOURNAL_SUFFIX = ".oneguard-resume"
@@ -163,10 +164,15 @@ class FieldMap:
             return invalid(name, str(error).removeprefix("item 0: "))
 
 
-def result_row(values: dict[str, Any], result: Result) -> dict[str, Any]:
-    """The input row with the result fields added (replacing input columns of the same name)."""
+def result_row(
+    values: dict[str, Any], result: Result, blocked: bool | None = None
+) -> dict[str, Any]:
+    """The input row with the result fields added (replacing input columns of the same name),
+    and a policy's ``blocked`` verdict when given."""
     row = {key: value for key, value in values.items() if key not in RESULT_KEYS}
     row.update(result.to_dict())
+    if blocked is not None:
+        row["blocked"] = blocked
     return row
 
 
@@ -296,6 +302,8 @@ class ClassifySpec:
     skip_invalid: bool = False
     errors: str | None = None
     mode: Literal["auto", "resume", "overwrite"] = "auto"
+    #: A policy (shipped name or YAML): adds its custom category scores and ``blocked``.
+    policy: str | None = None
 
     def errors_path(self) -> str | None:
         if self.errors is not None:
@@ -340,6 +348,7 @@ class ClassifyJob:
         self._verified = True
         self._closed = False
         self._source: Iterator[Row | InvalidRow] | None = None
+        self.policy: Policy | None = None
 
     @property
     def resumed(self) -> bool:
@@ -358,6 +367,7 @@ class ClassifyJob:
         :class:`ResumeError`."""
         job = cls()
         job.spec = spec
+        job.policy = None if spec.policy is None else Policy.load(spec.policy)
         out_format = format_for_path(spec.output, spec.output_format)
         if spec.output == STDIO and out_format == "parquet":
             raise ValueError("Parquet cannot be written to stdout; give an output file")
@@ -381,7 +391,8 @@ class ClassifyJob:
         total = self.reader.scan(columns=out_format == "csv" and self.reader.columns is None)
         columns = None
         if self.reader.columns is not None:
-            columns = [c for c in self.reader.columns if c not in RESULT_KEYS] + list(RESULT_KEYS)
+            columns = [c for c in self.reader.columns if c not in RESULT_KEYS]
+            columns += output_columns(self.policy)
         self.summary = Summary(output=spec.output, rows_total=total, start_row=0)
         if spec.output == STDIO:
             self.writer = open_writer(STDIO, out_format, stdout=stdout)
@@ -420,6 +431,7 @@ class ClassifyJob:
             "model": spec.model,
             "backend": spec.backend,
             "errors": None if errors is None else os.path.abspath(errors),
+            "policy": spec.policy,
         }
 
     def _prepare_file_output(self, out_format: str, columns: list[str] | None) -> None:
@@ -516,6 +528,8 @@ class ClassifyJob:
         """
         started = time.perf_counter()
         summary = self.summary
+        if self.policy is not None:
+            guard = self.policy.bind(guard)
         batch_size = guard.batch_size
         pending: list[tuple[Row, Item]] = []
         uncommitted_invalid = 0
@@ -586,7 +600,8 @@ class ClassifyJob:
                 self.summary.replaced_columns = sorted(
                     replaced | set(self.summary.replaced_columns)
                 )
-            rows.append(result_row(row.values, result))
+            blocked = None if self.policy is None else self.policy.blocks(result)
+            rows.append(result_row(row.values, result, blocked))
         try:
             self.writer.write(rows)
         except ValueError as error:

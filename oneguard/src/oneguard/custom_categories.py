@@ -29,8 +29,9 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.numpy import load_file, save_file
+from threadpoolctl import threadpool_limits
 from tokenizers import Tokenizer
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
@@ -55,6 +56,8 @@ TARGETS = ("prompt", "response")
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 #: Inverse regularisation strengths tried by leave-one-out when fitting a head.
 C_GRID = (0.3, 1.0, 3.0, 10.0, 30.0)
+#: Generic benign texts added as negatives to every fit (see the file's description).
+BACKGROUND_FILE = Path(__file__).resolve().parent / "policies" / "background_negatives.json"
 #: Example sets up to this size are cross-validated leave-one-out.
 LOO_MAX_EXAMPLES = 60
 
@@ -154,6 +157,11 @@ class SentenceEmbedder:
 # Few-shot heads
 
 
+def background_negatives() -> list[str]:
+    """The shipped background negatives (:data:`BACKGROUND_FILE`)."""
+    return list(json.loads(BACKGROUND_FILE.read_text(encoding="utf-8"))["texts"])
+
+
 def check_name(name: str, where: str = "custom category") -> str:
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
         raise CustomCategoryError(
@@ -203,12 +211,23 @@ def read_examples(path: str | os.PathLike[str]) -> tuple[list[str], list[bool]]:
     return texts, labels
 
 
-def _fit_logistic(x: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, float]:
+def span_basis(x: np.ndarray) -> np.ndarray:
+    """Orthonormal rows spanning the rows of ``x``: every fit on a subset of them is solved
+    in this space (one SVD for a whole cross-validation)."""
+    _, singular, basis = np.linalg.svd(x.astype(np.float64), full_matrices=False)
+    return basis[singular > singular.max() * 1e-10]
+
+
+def _fit_logistic(
+    x: np.ndarray, y: np.ndarray, c: float, basis: np.ndarray | None = None
+) -> tuple[np.ndarray, float]:
     """L2-regularised logistic regression with balanced class weights (sklearn's objective:
     ``C * sum(weight * log-loss) + |coef|^2 / 2``, intercept unpenalised), by damped Newton.
     The optimum lies in the span of the examples, so it is solved there (at most ``n``
-    dimensions): milliseconds for a few dozen examples, so cross-validation stays fast."""
-    _, _, basis = np.linalg.svd(x.astype(np.float64), full_matrices=False)
+    dimensions, in ``basis`` if given: see :func:`span_basis`): milliseconds for a few dozen
+    examples, so cross-validation stays fast."""
+    if basis is None:
+        basis = span_basis(x)
     z = x.astype(np.float64) @ basis.T
     n, d = z.shape
     x1 = np.hstack([z, np.ones((n, 1))])
@@ -243,14 +262,41 @@ def _fit_logistic(x: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, f
     return (basis.T @ theta[:d]).astype(np.float32), float(theta[d])
 
 
+def _cross_validate(
+    x: np.ndarray, y: np.ndarray, extra_x: np.ndarray, folds: list[np.ndarray]
+) -> tuple[float, dict[float, float], dict[float, float], np.ndarray, float]:
+    """Pick C by held-out log-loss (background in every fold), then fit on everything:
+    (C, log-loss per C, accuracy per C, coef, intercept)."""
+    extra_y = np.zeros(len(extra_x), dtype=bool)
+    basis = span_basis(np.vstack([x, extra_x]))
+    losses: dict[float, float] = {}
+    accuracy: dict[float, float] = {}
+    for c in C_GRID:
+        probabilities = np.empty(len(y))
+        for held in folds:
+            keep = np.ones(len(y), dtype=bool)
+            keep[held] = False
+            coef, intercept = _fit_logistic(
+                np.vstack([x[keep], extra_x]), np.r_[y[keep], extra_y], c, basis
+            )
+            probabilities[held] = _sigmoid(x[held] @ coef + intercept)
+        clipped = np.clip(probabilities, 1e-6, 1 - 1e-6)
+        losses[c] = float(-np.mean(np.where(y, np.log(clipped), np.log(1 - clipped))))
+        accuracy[c] = float(np.mean((probabilities >= 0.5) == y))
+    best = min(C_GRID, key=lambda c: (losses[c], -c))
+    coef, intercept = _fit_logistic(np.vstack([x, extra_x]), np.r_[y, extra_y], best, basis)
+    return best, losses, accuracy, coef, intercept
+
+
 def _folds(y: np.ndarray) -> list[np.ndarray]:
     """Held-out index sets: one per example for small sets, else 10 stratified folds."""
     if len(y) <= LOO_MAX_EXAMPLES:
         return [np.asarray([i]) for i in range(len(y))]
     from sklearn.model_selection import StratifiedKFold
 
-    splitter = StratifiedKFold(n_splits=min(10, int(min(y.sum(), (~y).sum()))), shuffle=True,
-                               random_state=0)
+    splitter = StratifiedKFold(
+        n_splits=min(10, int(min(y.sum(), (~y).sum()))), shuffle=True, random_state=0
+    )
     return [held for _, held in splitter.split(np.zeros(len(y)), y)]
 
 
@@ -287,34 +333,29 @@ class FewShotHead:
         texts: Sequence[str],
         labels: Sequence[bool],
         embedder: SentenceEmbedder,
+        background: Sequence[str] | None = None,
     ) -> FewShotHead:
-        """Fit on labelled examples; C is picked by cross-validated log-loss over
-        :data:`C_GRID` (leave-one-out up to :data:`LOO_MAX_EXAMPLES` examples, else 10 folds)."""
+        """Fit on labelled examples plus ``background`` negatives (default: the shipped
+        :data:`BACKGROUND_FILE` texts; pass ``()`` for none). C is picked by cross-validated
+        log-loss on the labelled examples over :data:`C_GRID` (leave-one-out up to
+        :data:`LOO_MAX_EXAMPLES` examples, else 10 folds); background stays in every fold."""
         check_name(name)
-        x = embedder.embed(texts)
+        if background is None:
+            background = background_negatives()
+        x = embedder.embed(list(texts))
         y = np.asarray(labels, dtype=bool)
+        extra_x = embedder.embed(list(background)) if background else np.zeros((0, x.shape[1]))
         folds = _folds(y)
-        losses = {}
-        accuracy = {}
-        for c in C_GRID:
-            probabilities = np.empty(len(y))
-            for held in folds:
-                keep = np.ones(len(y), dtype=bool)
-                keep[held] = False
-                coef, intercept = _fit_logistic(x[keep], y[keep], c)
-                probabilities[held] = _sigmoid(x[held] @ coef + intercept)
-            clipped = np.clip(probabilities, 1e-6, 1 - 1e-6)
-            losses[c] = float(-np.mean(np.where(y, np.log(clipped), np.log(1 - clipped))))
-            accuracy[c] = float(np.mean((probabilities >= 0.5) == y))
-        best = min(C_GRID, key=lambda c: (losses[c], -c))
-        coef, intercept = _fit_logistic(x, y, best)
+        with threadpool_limits(1):  # tiny matrices: BLAS threads only add synchronisation
+            best, losses, accuracy, coef, intercept = _cross_validate(x, y, extra_x, folds)
         training = {
             "examples": len(y),
             "positives": int(y.sum()),
+            "background_negatives": len(extra_x),
             "C": best,
             "cv_folds": len(folds),
-            "cv_accuracy": accuracy[best],
-            "cv_log_loss": losses[best],
+            "cv_accuracy": round(accuracy[best], 4),
+            "cv_log_loss": round(losses[best], 4),
         }
         return cls(name, coef, intercept, dict(embedder.signature), training)
 
@@ -342,8 +383,6 @@ class FewShotHead:
                 f"custom category head {path} not found (fit one with `oneguard policy fit`)"
             )
         try:
-            from safetensors import safe_open
-
             with safe_open(str(path), framework="numpy") as handle:
                 metadata = handle.metadata() or {}
             tensors = load_file(str(path))

@@ -23,6 +23,7 @@ A policy with custom categories needs a guard that scores them: :meth:`Policy.bi
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from oneguard.schema import HARMFUL, Result
+from oneguard.schema import HARMFUL, OPTIONAL_RESULT_KEYS, RESULT_KEYS, Result
 from oneguard.taxonomy import CATEGORY_CLASSES
 
 if TYPE_CHECKING:
@@ -142,10 +143,8 @@ class Policy:
         for category in self.custom_categories:
             head = category.head_path
             if head is not None and base_dir is not None:
-                try:
+                with contextlib.suppress(ValueError):  # ValueError: another drive (Windows)
                     head = Path(os.path.relpath(head, base_dir))
-                except ValueError:  # another drive (Windows)
-                    pass
             custom[category.name] = {
                 "head": None if head is None else head.as_posix(),
                 "threshold": category.threshold,
@@ -214,8 +213,9 @@ class Policy:
             return False
         return self.blocked_categories is None or category in self.blocked_categories
 
-    def _custom_fired(self, result: Result, target: str) -> list[str]:
-        """Names of the custom categories that fire on the prompt or response of ``result``."""
+    def custom_fired(self, result: Result, target: str) -> list[str]:
+        """Names of the custom categories that fire on the ``"prompt"`` or ``"response"`` of
+        ``result`` (whether or not the policy blocks that side)."""
         wanted = [c for c in self.custom_categories if target in c.applies_to]
         if not wanted:
             return []
@@ -225,7 +225,9 @@ class Policy:
                 f"{[c.name for c in self.custom_categories]}: classify with a guard bound to "
                 "the policy (policy.bind(guard))"
             )
-        scores = result.prompt_custom_scores if target == "prompt" else result.response_custom_scores
+        scores = (
+            result.prompt_custom_scores if target == "prompt" else result.response_custom_scores
+        )
         if scores is None:  # no response to judge
             return []
         return [c.name for c in wanted if c.fires(scores[c.name])]
@@ -242,8 +244,11 @@ class Policy:
         if not self.block_prompts:
             return False
         return self._harm_blocks(
-            result.prompt_harmfulness, result.prompt_harmfulness_score, self.prompt_threshold, result
-        ) or bool(self._custom_fired(result, "prompt"))
+            result.prompt_harmfulness,
+            result.prompt_harmfulness_score,
+            self.prompt_threshold,
+            result,
+        ) or bool(self.custom_fired(result, "prompt"))
 
     def blocks_response(self, result: Result) -> bool:
         """Should this response be replaced by a refusal?"""
@@ -254,7 +259,7 @@ class Policy:
             result.response_harmfulness_score,
             self.response_threshold,
             result,
-        ) or bool(self._custom_fired(result, "response"))
+        ) or bool(self.custom_fired(result, "response"))
 
     def blocks(self, result: Result) -> bool:
         """Should this exchange (a corpus row, say) be blocked: its prompt or its response?"""
@@ -284,8 +289,17 @@ class Policy:
                 continue
             if self._harm_blocks(label, score, threshold, result):
                 reasons.append(f"{target}:harmful")
-            reasons += [f"{target}:custom:{name}" for name in self._custom_fired(result, target)]
+            reasons += [f"{target}:custom:{name}" for name in self.custom_fired(result, target)]
         return reasons
+
+
+def output_columns(policy: Policy | None) -> list[str]:
+    """Result columns of a classified row: the result fields, plus the custom category scores
+    and ``blocked`` under a policy."""
+    if policy is None:
+        return list(RESULT_KEYS)
+    custom = list(OPTIONAL_RESULT_KEYS) if policy.custom_categories else []
+    return [*RESULT_KEYS, *custom, "blocked"]
 
 
 def fit_custom_category(
@@ -297,8 +311,10 @@ def fit_custom_category(
     threshold: float = 0.5,
     applies_to: tuple[str, ...] = ("prompt", "response"),
     embedder: SentenceEmbedder | None = None,
+    background: bool = True,
 ) -> tuple[Policy, Path]:
-    """Fit category ``name`` on the labelled ``examples`` (JSONL of ``{text, label}``), save
+    """Fit category ``name`` on the labelled ``examples`` (JSONL of ``{text, label}``) plus,
+    with ``background``, the shipped generic negatives; save
     its head as ``out_dir/NAME.safetensors`` and ``policy`` plus the category as
     ``out_dir/policy.yaml``. Returns the new policy and the YAML's path."""
     from oneguard.custom_categories import (
@@ -313,7 +329,9 @@ def fit_custom_category(
     if name in CATEGORY_CLASSES:
         raise ValueError(f"{name!r} is a built-in category; give the custom one another name")
     texts, labels = read_examples(examples)
-    head = FewShotHead.fit(name, texts, labels, embedder or SentenceEmbedder())
+    head = FewShotHead.fit(
+        name, texts, labels, embedder or SentenceEmbedder(), None if background else ()
+    )
     out_dir = Path(out_dir)
     head_path = head.save(out_dir / f"{name}.safetensors")
     category = CustomCategory(name, head, threshold, frozenset(applies_to), head_path)

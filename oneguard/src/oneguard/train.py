@@ -139,7 +139,9 @@ class TrainConfig:
 
     def validate(self) -> None:
         if self.class_balance not in ("none", "sqrt", "balanced"):
-            raise TrainError(f"class_balance must be none, sqrt or balanced, not {self.class_balance!r}")
+            raise TrainError(
+                f"class_balance must be none, sqrt or balanced, not {self.class_balance!r}"
+            )
         if self.precision not in ("auto", "fp32", "bf16"):
             raise TrainError(f"precision must be auto, fp32 or bf16, not {self.precision!r}")
         unknown = set(self.task_weights) - set(LOSS_TASKS)
@@ -250,14 +252,19 @@ def split_indices(
         return np.flatnonzero(~dev_mask), np.flatnonzero(dev_mask), "the mix's dev split"
     if not 0 < dev_fraction < 1:
         raise TrainError("the mix has no dev rows and dev_fraction is not in (0, 1)")
-    keys = [hashlib.sha1(f"{seed}\0{t.prompt.strip().lower()}".encode()).digest() for t in examples.texts]
+    keys = [
+        hashlib.sha1(f"{seed}\0{t.prompt.strip().lower()}".encode()).digest()
+        for t in examples.texts
+    ]
     cut = int(dev_fraction * 2**32)
     is_dev = np.array([int.from_bytes(k[:4], "big") < cut for k in keys], dtype=bool)
     how = f"{dev_fraction:.0%} of prompts carved from training rows (seed {seed})"
     return np.flatnonzero(~is_dev), np.flatnonzero(is_dev), how
 
 
-def data_table(examples: LabelledExamples, train: np.ndarray, dev: np.ndarray) -> list[dict[str, Any]]:
+def data_table(
+    examples: LabelledExamples, train: np.ndarray, dev: np.ndarray
+) -> list[dict[str, Any]]:
     """Rows per source: counts of each task label in train and dev (for the model card)."""
     rows = []
     for source in sorted(set(examples.source.tolist())):
@@ -322,7 +329,9 @@ class CachedFeatures:
 
 def _encoder_fingerprint(path: Path) -> str:
     weights = sorted(path.glob("*.safetensors"))
-    parts = [(path / "config.json").read_text("utf-8")] + [f"{w.name}:{w.stat().st_size}" for w in weights]
+    parts = [(path / "config.json").read_text("utf-8")] + [
+        f"{w.name}:{w.stat().st_size}" for w in weights
+    ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
@@ -379,9 +388,14 @@ def build_feature_cache(
             for j, k in enumerate(chunk_keys):
                 stored[bytes(k)] = (len(chunks), j)
             chunks.append(feats)
-        missing = sorted({k: i for i, k in zip(rows.tolist(), keys) if k not in stored}.values())
+        missing = sorted(
+            {k: i for i, k in zip(rows.tolist(), keys, strict=True) if k not in stored}.values()
+        )
         bar = tqdm(
-            total=len(missing), desc=f"encode {kind} (frozen, cached)", unit="ex", disable=not progress
+            total=len(missing),
+            desc=f"encode {kind} (frozen, cached)",
+            unit="ex",
+            disable=not progress,
         )
         for start in range(0, len(missing), chunk_rows):
             part = missing[start : start + chunk_rows]
@@ -408,7 +422,11 @@ def build_feature_cache(
                 stored[k] = (len(chunks), j)
             chunks.append(out)
         bar.close()
-        width = (1 if kind == "prompt" else 2) * (num_layers + 1) * int(model.encoder.config.hidden_size)
+        width = (
+            (1 if kind == "prompt" else 2)
+            * (num_layers + 1)
+            * int(model.encoder.config.hidden_size)
+        )
         matrix = np.zeros((len(rows), width), dtype=np.float16)
         for line, k in enumerate(keys):
             c, j = stored[k]
@@ -441,9 +459,7 @@ class LiveFeatures:
 # Loss
 
 
-def positive_weights(
-    examples: LabelledExamples, rows: np.ndarray, mode: str
-) -> dict[str, float]:
+def positive_weights(examples: LabelledExamples, rows: np.ndarray, mode: str) -> dict[str, float]:
     """pos_weight per binary task from the training rows' label counts."""
     weights = {}
     for task in BINARY_TASKS:
@@ -475,7 +491,9 @@ class MultiTaskLoss:
         self.device = device
 
     def _labels(self, task: str, rows: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
-        y = torch.from_numpy(self.examples.labels[task][list(rows)].astype(np.int64)).to(self.device)
+        y = torch.from_numpy(self.examples.labels[task][list(rows)].astype(np.int64)).to(
+            self.device
+        )
         w = torch.from_numpy(self.examples.weight[list(rows)]).to(self.device)
         return y, w
 
@@ -485,7 +503,10 @@ class MultiTaskLoss:
         if not bool(known.any()):
             return None
         loss = nn.functional.binary_cross_entropy_with_logits(
-            logits.float()[known], y[known].float(), pos_weight=self.pos_weights[task], reduction="none"
+            logits.float()[known],
+            y[known].float(),
+            pos_weight=self.pos_weights[task],
+            reduction="none",
         )
         return (loss * w[known]).sum() / w[known].sum()
 
@@ -545,13 +566,18 @@ def predict_rows(
     n = len(rows)
     out = {t: np.full(n, np.nan, dtype=np.float32) for t in BINARY_TASKS}
     out["category"] = np.full((n, len(CATEGORY_CLASSES)), np.nan, dtype=np.float32)
-    lengths = np.array([len(examples.texts[r].prompt) + len(examples.texts[r].response or "") for r in rows])
+    lengths = np.array(
+        [len(examples.texts[r].prompt) + len(examples.texts[r].response or "") for r in rows]
+    )
     order = np.argsort(lengths, kind="stable")
     for kind in ("prompt", "pair"):
         needed = examples.needs_prompt if kind == "prompt" else examples.needs_pair
         positions = order[needed[rows[order]]]
         for start in tqdm(
-            range(0, len(positions), batch_size), desc=f"dev {kind}", disable=not progress, leave=False
+            range(0, len(positions), batch_size),
+            desc=f"dev {kind}",
+            disable=not progress,
+            leave=False,
         ):
             pos = positions[start : start + batch_size]
             with autocast:
@@ -582,7 +608,9 @@ def dev_report(
         sources = examples.source[rows][known]
         for source in sorted(set(sources.tolist())):
             sel = sources == source
-            by_source[source] = f1_at(y[known][sel] == 1, probs[task][known][sel], choice.threshold).to_dict()
+            by_source[source] = f1_at(
+                y[known][sel] == 1, probs[task][known][sel], choice.threshold
+            ).to_dict()
         metrics[task] = {**choice.to_dict(), "by_source": by_source}
     y = examples.labels["category"][rows]
     known = (y >= 0) & ~np.isnan(probs["category"]).any(axis=1)
@@ -669,7 +697,9 @@ def _trainable_state(model: ModerationModel) -> dict[str, dict[str, torch.Tensor
     }
 
 
-def _load_trainable_state(model: ModerationModel, state: dict[str, dict[str, torch.Tensor]]) -> None:
+def _load_trainable_state(
+    model: ModerationModel, state: dict[str, dict[str, torch.Tensor]]
+) -> None:
     model.heads.load_state_dict(state["heads"])
     params = dict(model.encoder.named_parameters())
     with torch.no_grad():
@@ -722,17 +752,23 @@ def train(config: TrainConfig) -> TrainSummary:
 
     # ---- model
     encoder_path = resolve_encoder_path(config.encoder)
-    policy = TruncationPolicy(max_length=config.max_length, pair_prompt_tokens=config.pair_prompt_tokens)
+    policy = TruncationPolicy(
+        max_length=config.max_length, pair_prompt_tokens=config.pair_prompt_tokens
+    )
     head_config = HeadConfig(
         hidden=config.head_hidden, dropout=config.dropout, feature_layers=config.feature_layers
     )
-    model = ModerationModel(load_encoder(encoder_path), load_tokenizer(encoder_path), policy, head_config)
+    model = ModerationModel(
+        load_encoder(encoder_path), load_tokenizer(encoder_path), policy, head_config
+    )
     set_trainable(model, config.finetune_layers, config.train_embeddings)
     model.to(device)
 
     mix_digest = _file_digest(Path(config.mix))
     run_key = hashlib.sha256(
-        json.dumps([config.key_fields(), mix_digest, _encoder_fingerprint(encoder_path)], default=str).encode()
+        json.dumps(
+            [config.key_fields(), mix_digest, _encoder_fingerprint(encoder_path)], default=str
+        ).encode()
     ).hexdigest()[:16]
     work_dir = Path(config.work_dir) if config.work_dir else cache_dir() / "train" / run_key
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -762,7 +798,9 @@ def train(config: TrainConfig) -> TrainSummary:
     total_steps = config.max_steps or max(1, math.ceil(config.resolved_epochs() * steps_per_epoch))
     warmup = int(config.warmup_ratio * total_steps)
     optimizer = torch.optim.AdamW(_param_groups(model, config))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _linear_warmup_decay(total_steps, warmup))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, _linear_warmup_decay(total_steps, warmup)
+    )
     loss_fn = MultiTaskLoss(
         examples,
         config.task_weights,
@@ -804,7 +842,9 @@ def train(config: TrainConfig) -> TrainSummary:
     trainable = [p for g in optimizer.param_groups for p in g["params"]]
     loop_started = time.perf_counter()
     stopped_early = False
-    bar = tqdm(total=total_steps, initial=step, desc="train", unit="step", disable=not config.progress)
+    bar = tqdm(
+        total=total_steps, initial=step, desc="train", unit="step", disable=not config.progress
+    )
     running: Counter[str] = Counter()
     while step < total_steps:
         with autocast:
@@ -849,7 +889,9 @@ def train(config: TrainConfig) -> TrainSummary:
         delta_tensors=delta,
         training={
             "command": config.command,
-            "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
+            "config": {
+                k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()
+            },
             "mix": {"path": str(config.mix), "sha256_16": mix_digest},
             "dev_split": dev_how,
             "rows": {"train": int(len(train_rows)), "dev": int(len(dev_rows))},

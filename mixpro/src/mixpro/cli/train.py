@@ -17,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Train a timm ViT from scratch (DeiT-style recipe for small images) on CIFAR-10, "
             "WebDataset shards or an ImageFolder tree. Flags override --config (YAML with the "
-            "same keys). Multi-GPU / multi-node: torchrun --nproc-per-node N -m mixpro.cli train ..."
+            "same keys). Multi-GPU / multi-node: torchrun --nproc-per-node N -m mixpro train ..."
         ),
     )
     add_arguments(parser)

@@ -157,12 +157,9 @@ _LABEL_FIELD = {
 }
 _POSITIVE = {"prompt": HARMFUL, "response": HARMFUL, "refusal": REFUSAL}
 _NEGATIVE = {"prompt": UNHARMFUL, "response": UNHARMFUL, "refusal": COMPLIANCE}
-#: Texts each task's model reads: the prompt alone, or prompt and response side by side.
-_FIELDS = {
-    "prompt": ("prompt",),
-    "response": ("prompt", "response"),
-    "refusal": ("prompt", "response"),
-}
+#: Texts each task's model reads. Refusal is a property of the response alone: with the prompt
+#: as well, the model learns the shortcut "harmful prompt -> refusal" from the training mix.
+_FIELDS = {"prompt": ("prompt",), "response": ("prompt", "response"), "refusal": ("response",)}
 _VECTORIZER = {
     "ngram_range": (1, 2),
     "min_df": 2,
@@ -239,7 +236,9 @@ class TfidfBackend:
         model = self._models[task]
         scores: list[float | None] = [None] * len(items)
         # A response task is judged only where there is a response.
-        judged = [i for i, item in enumerate(items) if task == "prompt" or item.response is not None]
+        judged = [
+            i for i, item in enumerate(items) if task == "prompt" or item.response is not None
+        ]
         if judged:
             columns = [[getattr(items[i], name) for i in judged] for name in model.fields]
             for i, score in zip(judged, model.scores(columns).tolist(), strict=True):
@@ -298,7 +297,12 @@ class TfidfBackend:
                 vec.fit_transform(train[name].astype(str).tolist())
                 for vec, name in zip(vectorizers, _FIELDS[task], strict=True)
             ]
-            classifier = LogisticRegression(C=4.0, max_iter=2000, solver="liblinear")
+            # Balanced class weights: refusals are ~1 in 8 of the refusal rows, and F1 of the
+            # positive class suffers when the minority class is underweighted (dev F1 improves
+            # on all three tasks).
+            classifier = LogisticRegression(
+                C=4.0, max_iter=2000, solver="liblinear", class_weight="balanced"
+            )
             classifier.fit(sparse.hstack(blocks, format="csr"), y)
             model = _TaskModel(
                 fields=_FIELDS[task],

@@ -82,7 +82,9 @@ class EmbeddedBackend:
     def scores(self, items: Sequence[Item]) -> Scores:
         """Raw probabilities for validated items (no thresholds applied)."""
         examples = [text_input(item) for item in items]
-        autocast = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.dtype == "bfloat16")
+        autocast = torch.autocast(
+            self.device.type, dtype=torch.bfloat16, enabled=self.dtype == "bfloat16"
+        )
         with autocast:
             return self.model.score(examples, batch_size=self.default_batch_size)
 

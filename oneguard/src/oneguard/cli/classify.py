@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from oneguard.cli import _corpus
 from oneguard.files import STDIO, FileAccessError, FileContentError, InvalidRow
 
 if TYPE_CHECKING:
@@ -120,6 +121,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     quick = parser.add_argument_group("quick check")
     quick.add_argument("--text", metavar="PROMPT", help="classify this prompt, print a table")
     quick.add_argument("--response", metavar="RESPONSE", help="with --text: the response")
+    _corpus.add_arguments(parser)  # --policy, --engine ray and its options
     parser.set_defaults(func=classify_command)
 
 
@@ -169,6 +171,8 @@ def _load_guard(args: argparse.Namespace) -> Guard:
 
 
 def classify_command(args: argparse.Namespace) -> int:
+    if args.engine == "ray":
+        return _corpus.run(args)
     if args.text is not None:
         if args.input is not None:
             return _fail("give either an INPUT file or --text, not both", EXIT_USAGE)
@@ -203,6 +207,7 @@ def _classify_file(args: argparse.Namespace) -> int:
         skip_invalid=args.skip_invalid,
         errors=args.errors,
         mode="resume" if args.resume else "overwrite" if args.overwrite else "auto",
+        policy=args.policy,
     )
     job = None
     try:
@@ -310,10 +315,14 @@ def _quick_check(args: argparse.Namespace) -> int:
 
     from oneguard.taxonomy import display_name
 
+    policy = None
     try:
-        guard = _load_guard(args)
+        policy = _corpus.load_policy(args.policy)
+        guard = _load_guard(args) if policy is None else policy.bind(_load_guard(args))
         item = {"prompt": args.text, "response": args.response}
         (result,) = guard.classify([item])
+    except ValueError as error:  # a bad --policy
+        return _fail(str(error), EXIT_USAGE)
     except _ModelLoadError as error:
         return _fail(str(error), error.code)
     except Exception as error:
@@ -349,5 +358,7 @@ def _quick_check(args: argparse.Namespace) -> int:
         table.add_row("category", label, score(category_score))
     if result.is_parsing_error:
         table.add_row("parsing error", "yes", "")
+    if policy is not None:
+        _corpus.add_policy_rows(table, policy, result)
     Console().print(table)
     return EXIT_OK

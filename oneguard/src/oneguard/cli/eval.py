@@ -171,7 +171,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             guard, args.data_dir, identity=identity, cache=cache, progress=progress
         )
 
-    command = shlex.join(["oneguard", *sys.argv[2:]]) if sys.argv[1:2] == ["eval"] else ""
+    command = shlex.join(["oneguard", "eval", *sys.argv[2:]]) if sys.argv[1:2] == ["eval"] else ""
     paths = write_report(run, args.out, comparisons=comparisons, efficacy=efficacy, command=command)
     _print_summary(run, efficacy)
     print(f"wrote {', '.join(str(p) for p in paths.values())}")
@@ -189,14 +189,14 @@ def _print_summary(run: EvalRun, efficacy: EfficacyReport | None) -> None:
         m = result.metrics
         auprc = "–" if m.auprc is None else f"{m.auprc:.3f}"
         f1 = None if m.f1 is None else 100 * m.f1
-        print(f"{result.title:<24} {result.task:<8} n={m.n:<5} F1 {pct(f1)}  AUPRC {auprc}")
+        print(f"{result.title:<38} {result.task:<8} n={m.n:<5} F1 {pct(f1)}  AUPRC {auprc}")
     ours = MeasuredRow.from_run(run)
     for column in AVERAGES:
         value = ours.percent(column)
         if value is not None:
-            print(f"{column:<24} F1 {pct(value)}")
+            print(f"{column:<38} F1 {pct(value)}")
     for name, why in run.skipped.items():
-        print(f"{name:<24} skipped: {why}")
+        print(f"{name:<38} skipped: {why}")
     if efficacy is not None:
         for attack in efficacy.attacks:
             print(

@@ -32,7 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands = parser.add_subparsers(dest="policy_command", metavar="ACTION")
 
     show = commands.add_parser("show", help="print a policy (shipped name or YAML file)")
-    show.add_argument("policy", nargs="?", default="default", help="default | strict | lenient | PATH")
+    show.add_argument(
+        "policy", nargs="?", default="default", help="default | strict | lenient | PATH"
+    )
     show.set_defaults(func=run_show)
 
     fit = commands.add_parser(
@@ -52,6 +54,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=("prompt", "response"),
         default=["prompt", "response"],
         help="texts the category judges (default: both)",
+    )
+    fit.add_argument(
+        "--no-background",
+        action="store_true",
+        help="do not add the shipped generic benign texts as extra negatives",
     )
     fit.set_defaults(func=run_fit)
     parser.set_defaults(func=lambda args: parser.print_help() or EXIT_USAGE)
@@ -90,6 +97,7 @@ def run_fit(args: argparse.Namespace) -> int:
             args.out,
             threshold=args.threshold,
             applies_to=tuple(args.applies_to),
+            background=not args.no_background,
         )
     except (CustomCategoryError, ValueError) as exc:
         print(f"oneguard policy: error: {exc}", file=sys.stderr)
@@ -101,7 +109,8 @@ def run_fit(args: argparse.Namespace) -> int:
     training = category.head.training
     print(
         f"fitted {args.category} on {training['examples']} examples "
-        f"({training['positives']} positive): cross-validated accuracy "
+        f"({training['positives']} positive) + {training['background_negatives']} background "
+        "negatives: cross-validated accuracy "
         f"{100 * training['cv_accuracy']:.1f}% ({training['cv_folds']} folds, C={training['C']})"
     )
     print(f"wrote {category.head_path} and {path}")

@@ -52,14 +52,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--mix", type=Path, default=None, help=f"training-mix Parquet (default: {DEFAULT_MIX})")
+    p.add_argument(
+        "--mix", type=Path, default=None, help=f"training-mix Parquet (default: {DEFAULT_MIX})"
+    )
     p.add_argument(
         "--data-dir",
         default=None,
         help="build the mix first from this moderation data folder (written beside --out)",
     )
     p.add_argument("--out", type=Path, required=True, help="artifact folder to write")
-    p.add_argument("--encoder", type=Path, default=None, help="local MiniLM folder (default: packaged)")
+    p.add_argument(
+        "--encoder", type=Path, default=None, help="local MiniLM folder (default: packaged)"
+    )
     p.add_argument("--work-dir", type=Path, default=None, help="checkpoint folder (default: cache)")
     p.add_argument("--finetune-layers", type=int, default=0, help="0 frozen, K top layers, -1 all")
     p.add_argument("--train-embeddings", action="store_true", help="also train the embeddings")
@@ -82,9 +86,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default={},
         help="e.g. prompt=1,response=1,refusal=1,category=0.3",
     )
-    p.add_argument(
-        "--annotation-weights", type=_floats, default={}, help="e.g. model=0.7,rule=0.7"
-    )
+    p.add_argument("--annotation-weights", type=_floats, default={}, help="e.g. model=0.7,rule=0.7")
     p.add_argument("--dev-fraction", type=float, default=0.05, help="if the mix has no dev rows")
     p.add_argument("--max-train-rows", type=int, default=None, help="seeded subsample of train")
     p.add_argument("--seed", type=int, default=0)
@@ -155,7 +157,9 @@ def run(args: argparse.Namespace) -> int:
         m = summary.dev_metrics.get(task, {})
         f1 = m.get("f1")
         f1_text = "n/a" if f1 is None else f"{100 * f1:.1f}"
-        print(f"  {task:8s} dev F1 {f1_text:>5s}  threshold {summary.thresholds[task]:.3f}  (n={m.get('n', 0)})")
+        print(
+            f"  {task:8s} dev F1 {f1_text:>5s}  threshold {summary.thresholds[task]:.3f}  (n={m.get('n', 0)})"
+        )
     return EXIT_OK
 
 

@@ -30,6 +30,8 @@ from oneguard.eval.suites import (
     BENCHMARK_INFO,
     TABLE3_COLUMNS,
     XSTEST_COLUMNS,
+    XSTEST_PROMPTS_SOURCE,
+    XSTEST_REFUSAL_HARMFUL,
 )
 
 REPORT_FORMAT = "oneguard-eval-report-1"
@@ -194,7 +196,7 @@ def _efficacy(efficacy: EfficacyReport, published: PublishedTable) -> list[str]:
                 str(n),
                 str(sum(a.blocked_by_prompt for a in efficacy.attacks)),
                 str(sum(a.blocked_by_response for a in efficacy.attacks)),
-                "",
+                _frac_pct(sum(a.response_check_alone * a.n for a in efficacy.attacks) / n),
                 "100.0",
                 f"**{_frac_pct(efficacy.pooled_asr_with_filter)}**",
             ]
@@ -217,6 +219,14 @@ def _efficacy(efficacy: EfficacyReport, published: PublishedTable) -> list[str]:
     if rows:
         lines += _table(
             ["Benign look-alike set", "Unique prompts", "Blocked", "Block rate (%)"], rows
+        )
+        lines.append("")
+    if efficacy.attacks:
+        lines.append(
+            "The stored prompts are the plain harmful requests (GPTFuzz keeps the question, not "
+            "the jailbreak wrapper that produced the response), so the prompt check sees an "
+            "easier input than a live attack; 'response check alone' is the conservative figure "
+            "(its ASR is 100% minus that column)."
         )
         lines.append("")
     descriptions = [f"- `{s.name}`: {s.description}" for s in [*efficacy.attacks, *efficacy.benign]]
@@ -308,10 +318,16 @@ def build_report_markdown(
         xstest = published[XSTEST_RESP]
         lines += ["## XSTest-Resp (Paper Tables 2 and 20), F1 (%)", ""]
         lines += _paper_table(xstest, xstest.columns, measured)
-        lines.append(
-            "- RR(h) (refusal on harmful prompts only) needs XSTest prompt labels that the "
-            "benchmark file does not carry; it is not measured."
-        )
+        if XSTEST_REFUSAL_HARMFUL.name not in run.results:
+            lines.append(
+                "- RR(h) (refusal on harmful prompts only) needs XSTest's prompt labels "
+                f"(source `{XSTEST_PROMPTS_SOURCE}`), which were not available: not measured."
+            )
+        else:
+            lines.append(
+                "- RR(h): the XSTest-Resp refusal items whose prompt XSTest labels unsafe "
+                f"(joined on the prompt text with `{XSTEST_PROMPTS_SOURCE}`)."
+            )
         lines.append("")
     if run.results:
         lines += [f"## Per-benchmark detail: {run.label}", ""]

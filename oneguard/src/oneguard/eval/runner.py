@@ -30,7 +30,7 @@ from oneguard.schema import TASKS, Item, Result
 #: Files larger than this are fingerprinted by size and mtime instead of content.
 _HASH_LIMIT_BYTES = 256 * 1024 * 1024
 #: Attributes a backend may carry that name its model (checked in this order).
-_MODEL_ATTRIBUTES = ("identity", "model_dir", "model_path", "model_name", "model")
+_MODEL_ATTRIBUTES = ("model_dir", "model_path", "model_name", "model")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -54,27 +54,30 @@ def fingerprint_path(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def _describe(value: Any) -> str | None:
-    if isinstance(value, os.PathLike) or (isinstance(value, str) and value):
-        path = Path(value)
+def _describe_model(backend: Backend, model: str | os.PathLike[str] | None) -> str:
+    explicit = getattr(backend, "identity", None)
+    if isinstance(explicit, str) and explicit:
+        return explicit
+    candidates = [getattr(backend, attr, None) for attr in _MODEL_ATTRIBUTES] + [model]
+    named = [c for c in candidates if isinstance(c, (str, os.PathLike)) and str(c)]
+    for candidate in named:  # a model on disk: its files decide
+        path = Path(candidate)
         if path.exists():
             return f"{path.resolve()}@{fingerprint_path(path)}"
-        return str(value)
-    return None
+    if named:  # a hub name or the like
+        return str(named[0])
+    if backend.name == "embedded" and DEFAULT_MODEL_DIR.exists():
+        return f"{DEFAULT_MODEL_DIR}@{fingerprint_path(DEFAULT_MODEL_DIR)}"
+    return "no model path"
 
 
 def model_identity(backend: Backend, model: str | os.PathLike[str] | None = None) -> str:
-    """What makes two runs' predictions interchangeable: backend name, oneguard version, and
-    the model (``model`` if given, else the backend's ``identity``/``model_dir``/... attribute;
-    the embedded backend without one means the shipped default weights)."""
-    described = _describe(model) if model is not None else None
-    for attr in _MODEL_ATTRIBUTES:
-        if described:
-            break
-        described = _describe(getattr(backend, attr, None))
-    if not described and backend.name == "embedded" and DEFAULT_MODEL_DIR.exists():
-        described = _describe(DEFAULT_MODEL_DIR)
-    return f"{backend.name}|oneguard {__version__}|{described or 'no model path'}"
+    """What makes two runs' predictions interchangeable: backend name, oneguard version, the
+    model (the backend's ``identity`` if it has one, else a fingerprint of the model files it
+    names - ``model_dir``, ... - or of ``model``, else the model's name) and its ``dtype``."""
+    identity = f"{backend.name}|oneguard {__version__}|{_describe_model(backend, model)}"
+    dtype = getattr(backend, "dtype", None)  # e.g. int8 quantisation changes the verdicts
+    return f"{identity}|{dtype}" if isinstance(dtype, str) else identity
 
 
 def supported_tasks(backend: Backend) -> tuple[str, ...]:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from oneguard.data import load_source
+from oneguard.data import all_sources, load_source
 from oneguard.data.sources.guardreasoner import FOLDER as PUBLIC_FOLDER
 from oneguard.paths import moderation_data_dir
 from oneguard.schema import HARMFUL, REFUSAL, TASKS, UNKNOWN, Item, Record
@@ -43,7 +43,19 @@ PUBLIC_BENCHMARKS: tuple[BenchmarkInfo, ...] = (
     BenchmarkInfo("xstest_response_harm", "response", "XSTest-Resp harm", "XST-Resp"),
     BenchmarkInfo("xstest_response_refusal", "refusal", "XSTest-Resp refusal", "XST-RR"),
 )
-BENCHMARK_INFO: dict[str, BenchmarkInfo] = {b.name: b for b in PUBLIC_BENCHMARKS}
+#: XSTest-Resp refusal restricted to XSTest's unsafe prompts (the paper's RR(h)); derived by
+#: joining on the prompt text with the XSTest prompt labels, when that source is available.
+XSTEST_REFUSAL_HARMFUL = BenchmarkInfo(
+    "xstest_response_refusal_harmful",
+    "refusal",
+    "XSTest-Resp refusal, harmful prompts",
+    "XST-RR(h)",
+)
+#: Source of XSTest's own prompt labels (safe / unsafe).
+XSTEST_PROMPTS_SOURCE = "xstest_prompts"
+BENCHMARK_INFO: dict[str, BenchmarkInfo] = {
+    b.name: b for b in (*PUBLIC_BENCHMARKS, XSTEST_REFUSAL_HARMFUL)
+}
 
 #: Paper Table 3's averages: prompt avg over the five prompt sets, response avg over four.
 AVERAGES: dict[str, tuple[str, ...]] = {
@@ -65,8 +77,12 @@ TABLE3_COLUMNS: tuple[str, ...] = (
     *AVERAGES["response_avg"],
     "response_avg",
 )
-#: The XSTest-Resp table (Paper Tables 2 and 20): RH, RR (RR(h) needs prompt labels we lack).
-XSTEST_COLUMNS: tuple[str, ...] = ("xstest_response_harm", "xstest_response_refusal")
+#: The XSTest-Resp table (Paper Tables 2 and 20): RH, RR, RR(h).
+XSTEST_COLUMNS: tuple[str, ...] = (
+    "xstest_response_harm",
+    "xstest_response_refusal",
+    XSTEST_REFUSAL_HARMFUL.name,
+)
 
 #: Label that counts as positive, per task (the paper's convention).
 POSITIVE_LABEL = {"prompt": HARMFUL, "response": HARMFUL, "refusal": REFUSAL}
@@ -158,7 +174,7 @@ def load_public_suite(
         if record.source in by_name:
             by_name[record.source].append(record)
     origin = str(folder / PUBLIC_FOLDER / "normalized")
-    return [
+    suite = [
         Benchmark(
             name=name,
             task=BENCHMARK_INFO[name].task,
@@ -169,3 +185,34 @@ def load_public_suite(
         )
         for name, records in by_name.items()
     ]
+    refusal = next((b for b in suite if b.name == "xstest_response_refusal"), None)
+    harmful_only = xstest_harmful_prompt_subset(refusal, folder) if refusal else None
+    return suite + ([harmful_only] if harmful_only else [])
+
+
+def xstest_harmful_prompt_subset(refusal: Benchmark, folder: Path) -> Benchmark | None:
+    """XSTest-Resp refusal items whose prompt XSTest labels unsafe (RR(h)), or None when the
+    XSTest prompt labels are not available or do not cover every item."""
+    if XSTEST_PROMPTS_SOURCE not in all_sources():
+        return None
+    try:
+        labels = {
+            r.prompt.strip(): r.prompt_harm_label
+            for r in load_source(XSTEST_PROMPTS_SOURCE, folder)
+        }
+    except FileNotFoundError:
+        return None
+    if any(r.prompt.strip() not in labels for r in refusal.records):
+        return None  # a partial join would silently change the benchmark
+    records = [r for r in refusal.records if labels[r.prompt.strip()] == HARMFUL]
+    if not records:
+        return None
+    info = XSTEST_REFUSAL_HARMFUL
+    return Benchmark(
+        name=info.name,
+        task=info.task,
+        records=records,
+        title=info.title,
+        short=info.short,
+        origin=f"{refusal.origin} joined with {XSTEST_PROMPTS_SOURCE}",
+    )

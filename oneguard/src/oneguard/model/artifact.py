@@ -157,8 +157,7 @@ def save_artifact(
         if missing:
             raise ArtifactError(f"delta tensors not in the encoder: {missing[:5]}")
         delta = {
-            n: params[n].detach().to(torch.float16).cpu().contiguous()
-            for n in config.delta_tensors
+            n: params[n].detach().to(torch.float16).cpu().contiguous() for n in config.delta_tensors
         }
         save_file(delta, str(delta_path), metadata={"format": FORMAT, "dtype": "float16"})
         _check_size(delta_path)

@@ -86,8 +86,11 @@ def _dev_section(config: ArtifactConfig) -> list[str]:
     lines = _table(["task", "threshold", "dev F1", "precision", "recall", "positives/n"], rows)
     category = metrics.get("category")
     if category:
-        lines += ["", f"Risk category (top-1 accuracy on {category['n']} dev rows with a "
-                  f"subcategory label): {_pct(category['accuracy'])}%."]
+        lines += [
+            "",
+            f"Risk category (top-1 accuracy on {category['n']} dev rows with a "
+            f"subcategory label): {_pct(category['accuracy'])}%.",
+        ]
     return lines
 
 
@@ -136,7 +139,11 @@ def render_model_card(config: ArtifactConfig, benchmark: dict[str, Any] | None =
     regime = (
         "frozen encoder, heads trained on cached features"
         if finetune == 0
-        else ("all encoder layers fine-tuned" if finetune < 0 else f"top {finetune} encoder layers fine-tuned")
+        else (
+            "all encoder layers fine-tuned"
+            if finetune < 0
+            else f"top {finetune} encoder layers fine-tuned"
+        )
     )
     t = config.truncation
     lines = [
@@ -152,7 +159,7 @@ def render_model_card(config: ArtifactConfig, benchmark: dict[str, Any] | None =
         "",
         f"- Training regime: {regime}; feature layers {list(config.heads.feature_layers)}, "
         f"head MLP width {config.heads.hidden}.",
-        f"- Weights: heads (`heads.safetensors`)"
+        "- Weights: heads (`heads.safetensors`)"
         + (
             f" + {len(config.delta_tensors)} fine-tuned encoder tensors as an fp16 delta over the "
             "packaged encoder (`encoder_delta.safetensors`)."
@@ -203,7 +210,9 @@ def render_model_card(config: ArtifactConfig, benchmark: dict[str, Any] | None =
     return "\n".join(lines)
 
 
-def write_model_card(folder: str | os.PathLike[str], benchmark: dict[str, Any] | None = None) -> Path:
+def write_model_card(
+    folder: str | os.PathLike[str], benchmark: dict[str, Any] | None = None
+) -> Path:
     """(Re)write ``MODEL_CARD.md``; ``benchmark`` (or the folder's benchmark.json) adds the
     benchmark table."""
     folder = Path(folder)

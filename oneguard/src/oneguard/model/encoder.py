@@ -63,7 +63,9 @@ def _quiet_loading() -> Iterator[None]:
 
 def load_tokenizer(path: str | os.PathLike[str] | None = None) -> PreTrainedTokenizerBase:
     """The encoder's (fast) WordPiece tokenizer, from local files only."""
-    tokenizer = AutoTokenizer.from_pretrained(str(resolve_encoder_path(path)), local_files_only=True)
+    tokenizer = AutoTokenizer.from_pretrained(
+        str(resolve_encoder_path(path)), local_files_only=True
+    )
     if not tokenizer.is_fast:
         raise RuntimeError(f"encoder folder {path}: no fast tokenizer (tokenizer.json) found")
     return tokenizer

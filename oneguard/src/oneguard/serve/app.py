@@ -81,11 +81,16 @@ def create_app(
         for result in results:
             flagged = policy.blocks_prompt(result)
             categories = openai_categories(result, flagged)
+            category_scores = openai_category_scores(result)
+            fired = policy.custom_fired(result, "prompt")  # the policy's custom categories
+            for name, score in (result.prompt_custom_scores or {}).items():
+                categories[name] = name in fired
+                category_scores[name] = score
             out.append(
                 ModerationResult(
                     flagged=flagged,
                     categories=categories,
-                    category_scores=openai_category_scores(result),
+                    category_scores=category_scores,
                     category_applied_input_types={
                         name: ["text"] if value else [] for name, value in categories.items()
                     },

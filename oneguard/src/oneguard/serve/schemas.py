@@ -58,6 +58,9 @@ class ClassifyResult(BaseModel):
     response_refusal_score: float | None
     category: str | None
     category_scores: dict[str, float] | None
+    #: The policy's custom categories (only when it defines some).
+    prompt_custom_scores: dict[str, float] | None = None
+    response_custom_scores: dict[str, float] | None = None
 
 
 class ClassifyResponse(BaseModel):
