@@ -215,6 +215,9 @@ def test_policy_and_example_errors_name_the_file(tmp_path, fitted):
     )
     with pytest.raises(ValueError, match="holds the head of category 'crypto_pitch'"):
         Policy.load(path)
+    path.write_text("blocked_categories: cyberattack\n")  # a string, not a list
+    with pytest.raises(ValueError, match="'all' or a list"):
+        Policy.load(path)
     path.write_text("custom_categories:\n  crypto_pitch:\n    head: x\n    treshold: 0.4\n")
     with pytest.raises(ValueError, match="unknown keys \\['treshold'\\]"):
         Policy.load(path)

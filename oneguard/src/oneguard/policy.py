@@ -100,11 +100,17 @@ class Policy:
             raise ValueError(f"{where}: unknown keys {extra}; valid keys: {sorted(known)}")
         values = dict(raw)
         blocked = values.get("blocked_categories")
+        allowed = values.get("allowed_categories") or ()
+        if (isinstance(blocked, str) and blocked != "all") or isinstance(allowed, str):
+            raise ValueError(
+                f"{where}: blocked_categories is 'all' or a list of categories, "
+                "allowed_categories a list"
+            )
         if blocked == "all" or blocked is None:
             values["blocked_categories"] = None
         else:
             values["blocked_categories"] = frozenset(blocked)
-        values["allowed_categories"] = frozenset(values.get("allowed_categories") or ())
+        values["allowed_categories"] = frozenset(allowed)
         values["category_thresholds"] = dict(values.get("category_thresholds") or {})
         try:
             values["custom_categories"] = _custom_categories(
@@ -138,7 +144,7 @@ class Policy:
         return cls.from_yaml(name_or_path)
 
     def to_dict(self, base_dir: str | Path | None = None) -> dict[str, Any]:
-        """YAML-shaped data; head paths are written relative to ``base_dir`` when inside it."""
+        """YAML-shaped data; head paths are written relative to ``base_dir`` when given."""
         custom = {}
         for category in self.custom_categories:
             head = category.head_path
