@@ -91,8 +91,16 @@ def choose_cutoffs(
     max_f1_drop: float = DEFAULT_MAX_F1_DROP,
     settle_positives: bool = True,
 ) -> tuple[TaskCutoffs, dict[str, Any]]:
-    """Cut-offs that settle the largest share of items while F1 (stage 1 where settled,
-    stage 2 elsewhere) stays within ``max_f1_drop`` of stage 2 alone.
+    """Cut-offs that settle the largest share of items while the cascade (stage 1 where
+    settled, stage 2 elsewhere) cannot lose more than ``max_f1_drop`` F1 against stage 2 alone.
+
+    "Cannot": stage 1 may change at most ``k = max_f1_drop * (P + P2) / (2 + max_f1_drop)`` of
+    stage 2's verdicts (``P`` gold positives, ``P2`` stage-2 positives). Each change moves F1 by
+    at most ``2 / (P + P2 - k)``, so F1 stays within the budget even if every change is wrong.
+    Judging by dev F1 alone would let stage 1 overrule the encoder wherever it scores better
+    in-distribution (TF-IDF does, on the split of its own training data) and lose F1 on other
+    data; bounding the changes keeps the cascade a faithful, faster copy of stage 2. The dev F1
+    is also required to stay within the budget (implied by the bound; kept as a check).
 
     Cuts fall only between distinct scores (ties are settled together). Among equal shares the
     pair with the higher F1 wins. Returns the cut-offs and the dev figures behind them.
@@ -113,6 +121,7 @@ def choose_cutoffs(
         boundaries = np.unique(np.r_[0, boundaries[picks], n])
     # Prefix counts: gold positives, and stage-2 true/false positives, among the k lowest.
     gold_prefix = np.r_[0, np.cumsum(g)]
+    stage2_prefix = np.r_[0, np.cumsum(e)]
     tp2_prefix = np.r_[0, np.cumsum(e & g)]
     fp2_prefix = np.r_[0, np.cumsum(e & ~g)]
     baseline = float(
@@ -133,7 +142,10 @@ def choose_cutoffs(
     fn = positives - tp
     f1 = _f1(tp.astype(float), fp.astype(float), fn.astype(float))
     settled = (lows + (n - highs)) / n
-    allowed = valid & (f1 >= baseline - max_f1_drop - 1e-12)
+    # Verdicts of stage 2 that stage 1 overrules: its positives below low, negatives above high.
+    changed = stage2_prefix[lows] + ((n - highs) - (stage2_prefix[n] - stage2_prefix[highs]))
+    max_changed = int(max_f1_drop * (positives + stage2_prefix[n]) / (2 + max_f1_drop))
+    allowed = valid & (changed <= max_changed) & (f1 >= baseline - max_f1_drop - 1e-12)
     rank = np.where(allowed, settled + 1e-9 * f1, -1.0)
     i, j = np.unravel_index(int(np.argmax(rank)), rank.shape)
     low_k = int(lows[i, 0])
@@ -150,6 +162,8 @@ def choose_cutoffs(
         "settled_share": float(settled[i, j]),
         "settled_negative": low_k,
         "settled_positive": n - high_k,
+        "changed_verdicts": int(changed[i, j]),
+        "max_changed_verdicts": max_changed,
     }
     return cutoffs, figures
 
@@ -393,6 +407,7 @@ def calibrate_cascade(
     from oneguard.api import Guard
     from oneguard.backends import create_backend
     from oneguard.backends.baselines import TfidfBackend
+    from oneguard.eval.runner import PredictionCache, model_identity, predict
 
     if not 0 <= max_f1_drop < 1:
         raise ValueError(f"max_f1_drop is a fraction of F1 (0.005 = 0.5 point), got {max_f1_drop}")
@@ -415,6 +430,9 @@ def calibrate_cascade(
     else:
         spec = {"backend": stage2.name, "model": None, "fingerprint": None}
     second = Guard(stage2)
+    # Stage-2 dev predictions are cached like eval predictions (keyed by the model's files), so
+    # recalibrating with another budget is instant; a backend passed in is never cached.
+    cache = PredictionCache() if spec["fingerprint"] is not None else None
     cutoffs: dict[str, TaskCutoffs] = {}
     dev: dict[str, Any] = {}
     for task in tqdm(TASKS, desc="cascade: calibrate", disable=not progress):
@@ -424,7 +442,15 @@ def calibrate_cascade(
             continue
         label_field, score_field = _RESULT_FIELDS[task]
         scores = [getattr(r, score_field) for r in first.classify_batch(items)]
-        verdicts = [getattr(r, label_field) == _POSITIVE[task] for r in second.classify(items)]
+        judged = predict(
+            second,
+            items,
+            identity=model_identity(stage2),
+            cache=cache,
+            desc=f"cascade: stage 2 on dev {task}",
+            progress=progress,
+        )
+        verdicts = [getattr(r, label_field) == _POSITIVE[task] for r in judged]
         cutoffs[task], dev[task] = choose_cutoffs(
             scores, verdicts, gold, max_f1_drop=max_f1_drop, settle_positives=settle_positives
         )
