@@ -15,8 +15,9 @@ example:
   oneguard eval --backend cascade --model build/cascade
 
 The cut-offs settle as many dev items as possible by TF-IDF alone while each task's dev F1
-stays within --max-f1-drop points of the encoder alone. They belong to the encoder they were
-chosen for: retrain it and run `cascade fit` again.
+cannot fall more than --max-f1-drop points below the encoder alone (TF-IDF may change only so
+many of the encoder's verdicts that even all-wrong changes stay within it). They belong to the
+encoder they were chosen for: retrain it and run `cascade fit` again.
 """
 
 
@@ -81,7 +82,9 @@ def run_fit(args: argparse.Namespace) -> int:
         print(
             f"{task:<9} n={figures['n']:<5} settled {100 * figures['settled_share']:5.1f}%  "
             f"F1 encoder {100 * figures['f1_stage2']:.1f} -> cascade "
-            f"{100 * figures['f1_cascade']:.1f}  (low {cut.low}, high {cut.high})"
+            f"{100 * figures['f1_cascade']:.1f}  verdicts changed "
+            f"{figures['changed_verdicts']}/{figures['max_changed_verdicts']} allowed  "
+            f"(low {cut.low}, high {cut.high})"
         )
     print(f"wrote {args.out}")
     return EXIT_OK
