@@ -16,7 +16,14 @@ from oneguard.model.artifact import (
 )
 from oneguard.model.thresholds import best_f1_threshold
 from oneguard.schema import RESULT_KEYS, Record
-from oneguard.train import CHECKPOINT_FILE, TrainConfig, TrainError, train
+from oneguard.train import (
+    CHECKPOINT_FILE,
+    TrainConfig,
+    TrainError,
+    add_prompt_swapped_refusals,
+    examples_from_records,
+    train,
+)
 from safetensors.torch import load_file
 from tiny_model import (
     BENIGN_PROMPTS,
@@ -71,8 +78,9 @@ def test_frozen_training_writes_heads_only_and_classifies(tiny, tmp_path):
     assert not (out / DELTA_FILE).exists()  # frozen encoder: nothing to store
     stored = ArtifactConfig.read(out)
     assert stored.thresholds == summary.thresholds
-    assert stored.training["rows"] == {"train": 18, "dev": 6}
-    assert stored.training["steps"] == summary.steps == 30 * 3  # ceil(18 / 8) steps per epoch
+    # 18 training rows + 6 prompt-swapped copies of the 12 refusal-labelled ones.
+    assert stored.training["rows"] == {"train": 24, "dev": 6}
+    assert stored.training["steps"] == summary.steps == 30 * 3  # 24 / 8 steps per epoch
     # Dev rows per task: prompt labels on 3 dev rows (2 harmful), refusal labels on 4.
     assert (summary.dev_metrics["prompt"]["n"], summary.dev_metrics["prompt"]["positives"]) == (
         3,
@@ -216,3 +224,28 @@ def test_bf16_autocast_path_trains(tiny, tmp_path):
     assert all(0.0 <= t <= 1.0 for t in summary.thresholds.values())
     # Every encoder layer (not the embeddings) is in the delta.
     assert {n.split(".")[2] for n in stored.delta_tensors} == {"0", "1"}
+
+
+def test_prompt_swapped_refusal_copies_keep_only_the_refusal_label():
+    records = tiny_records()
+    examples = examples_from_records(records, {})
+    train_rows = np.flatnonzero(examples.split == "train")
+    grown, rows = add_prompt_swapped_refusals(examples, train_rows, 1.0, seed=0)
+    copies = rows[len(train_rows) :]
+    refusal_rows = train_rows[examples.labels["refusal"][train_rows] >= 0]
+    assert len(copies) == len(refusal_rows) == 12
+    assert sorted(grown.texts[i].response for i in copies) == sorted(
+        examples.texts[i].response for i in refusal_rows
+    )
+    assert sorted(grown.labels["refusal"][copies]) == sorted(
+        examples.labels["refusal"][refusal_rows]
+    )
+    for task in ("prompt", "response", "category"):
+        assert (grown.labels[task][copies] == -1).all()
+    # Donor prompts alternate harmful / unharmful training prompts.
+    donors = [grown.texts[i].prompt for i in copies]
+    assert (
+        sum(p in HARMFUL_PROMPTS for p in donors) == sum(p in BENIGN_PROMPTS for p in donors) == 6
+    )
+    assert all(str(s).startswith("prompt-swap:") for s in grown.source[copies])
+    assert add_prompt_swapped_refusals(examples, train_rows, 0.0, seed=0)[0] is examples

@@ -114,6 +114,9 @@ class TrainConfig:
     dev_fraction: float = 0.05
     #: Train on at most this many training rows (seeded sample), e.g. for a CPU fine-tune.
     max_train_rows: int | None = None
+    #: Share of refusal-labelled training rows copied with a random other prompt (refusal
+    #: label only); see :func:`add_prompt_swapped_refusals`.
+    refusal_prompt_swap: float = 0.5
     seed: int = 0
     device: str = "cpu"
     #: auto: bf16 autocast on CUDA, fp32 elsewhere.
@@ -151,6 +154,8 @@ class TrainConfig:
             raise TrainError("max_steps must be >= 1")
         if self.resolved_epochs() <= 0:
             raise TrainError("epochs must be > 0")
+        if not 0.0 <= self.refusal_prompt_swap <= 1.0:
+            raise TrainError("refusal_prompt_swap must be in [0, 1]")
         if self.finetune_layers < -1:
             raise TrainError("finetune_layers must be -1 (all), 0 (frozen) or a layer count")
 
@@ -260,6 +265,50 @@ def split_indices(
     is_dev = np.array([int.from_bytes(k[:4], "big") < cut for k in keys], dtype=bool)
     how = f"{dev_fraction:.0%} of prompts carved from training rows (seed {seed})"
     return np.flatnonzero(~is_dev), np.flatnonzero(is_dev), how
+
+
+def add_prompt_swapped_refusals(
+    examples: LabelledExamples, train_rows: np.ndarray, fraction: float, seed: int
+) -> tuple[LabelledExamples, np.ndarray]:
+    """Copy ``fraction`` of the refusal-labelled training rows with the prompt of another
+    training row (half harmful, half unharmful prompts), keeping only the refusal label.
+
+    Why: whether a response refuses is a property of the response. Public refusal data is
+    confounded with the prompt (refusals mostly answer borderline prompts, compliance mostly
+    follows jailbroken harmful ones), so a head that sees the prompt learns "harmful prompt ->
+    compliance". Pairing the same responses with unrelated prompts breaks that shortcut.
+    The copies are training rows only; the dev split is untouched.
+    """
+    if fraction <= 0:
+        return examples, train_rows
+    rng = np.random.default_rng([seed, 7])
+    refusal = examples.labels["refusal"]
+    candidates = train_rows[(refusal[train_rows] >= 0) & examples.has_response[train_rows]]
+    chosen = np.sort(rng.choice(candidates, int(round(fraction * len(candidates))), replace=False))
+    prompt_y = examples.labels["prompt"][train_rows]
+    pools = [train_rows[prompt_y == 1], train_rows[prompt_y == 0]]
+    pools = [pool for pool in pools if len(pool)] or [train_rows]
+    new_texts = []
+    for n, row in enumerate(chosen):
+        pool = pools[n % len(pools)]
+        donor = examples.texts[int(pool[rng.integers(len(pool))])]
+        new_texts.append(TextInput(donor.prompt, examples.texts[row].response))
+    k = len(chosen)
+    labels = {task: np.full(k, -1, dtype=values.dtype) for task, values in examples.labels.items()}
+    labels["refusal"] = refusal[chosen].copy()
+    grown = LabelledExamples(
+        texts=examples.texts + new_texts,
+        labels={t: np.concatenate([examples.labels[t], labels[t]]) for t in examples.labels},
+        weight=np.concatenate([examples.weight, examples.weight[chosen]]),
+        source=np.concatenate(
+            [
+                examples.source,
+                np.array([f"prompt-swap:{s}" for s in examples.source[chosen]], dtype=object),
+            ]
+        ),
+        split=np.concatenate([examples.split, np.array(["train"] * k, dtype=object)]),
+    )
+    return grown, np.concatenate([train_rows, np.arange(len(examples), len(examples) + k)])
 
 
 def data_table(
@@ -744,6 +793,9 @@ def train(config: TrainConfig) -> TrainSummary:
     if config.max_train_rows and len(train_rows) > config.max_train_rows:
         rng = np.random.default_rng(config.seed)
         train_rows = np.sort(rng.choice(train_rows, config.max_train_rows, replace=False))
+    examples, train_rows = add_prompt_swapped_refusals(
+        examples, train_rows, config.refusal_prompt_swap, config.seed
+    )
     useful = examples.needs_prompt | examples.needs_pair
     train_rows = train_rows[useful[train_rows]]
     dev_rows = dev_rows[useful[dev_rows]]
@@ -896,6 +948,10 @@ def train(config: TrainConfig) -> TrainSummary:
             "dev_split": dev_how,
             "rows": {"train": int(len(train_rows)), "dev": int(len(dev_rows))},
             "data_table": data_table(examples, train_rows, dev_rows),
+            "category_counts": {
+                key: int((examples.labels["category"][train_rows] == i).sum())
+                for i, key in enumerate(CATEGORY_CLASSES)
+            },
             "steps": step,
             "total_steps": total_steps,
             "stopped_early": stopped_early,

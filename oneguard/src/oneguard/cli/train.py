@@ -89,6 +89,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--annotation-weights", type=_floats, default={}, help="e.g. model=0.7,rule=0.7")
     p.add_argument("--dev-fraction", type=float, default=0.05, help="if the mix has no dev rows")
     p.add_argument("--max-train-rows", type=int, default=None, help="seeded subsample of train")
+    p.add_argument(
+        "--refusal-prompt-swap",
+        type=float,
+        default=0.5,
+        help="share of refusal rows copied with another prompt, against prompt shortcuts",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
@@ -107,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     if args.data_dir is not None:
         try:
             mix = _build_mix(args.data_dir, args.out, progress=not args.no_progress)
-        except (ImportError, RuntimeError, FileNotFoundError) as exc:
+        except (ImportError, RuntimeError, OSError, ValueError) as exc:
             print(f"error: cannot build the mix: {exc}", file=sys.stderr)
             return EXIT_ERROR
     config = TrainConfig(mix=mix or DEFAULT_MIX, out=args.out)
@@ -136,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
         annotation_weights={**defaults.annotation_weights, **args.annotation_weights},
         dev_fraction=args.dev_fraction,
         max_train_rows=args.max_train_rows,
+        refusal_prompt_swap=args.refusal_prompt_swap,
         seed=args.seed,
         device=args.device,
         precision=args.precision,
@@ -164,11 +171,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _build_mix(data_dir: str, out: Path, progress: bool) -> Path:
-    """Build the training mix from ``data_dir`` with default settings, beside ``out``."""
-    from oneguard.cli.data import _data_dir
+    """Build the training mix (default settings) from ``data_dir`` (the shared data root or
+    its ``moderation/`` folder) into ``<out>.mix/train_mix.parquet``."""
     from oneguard.data.mix import build_mix, write_mix
 
+    folder = Path(data_dir)
+    if (folder / "moderation").is_dir():
+        folder = folder / "moderation"
     path = Path(str(out).rstrip("/") + ".mix") / "train_mix.parquet"
-    result = build_mix(_data_dir(data_dir), progress=progress)
-    write_mix(result, path)
+    write_mix(build_mix(folder, progress=progress), path)
     return path

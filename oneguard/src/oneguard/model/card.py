@@ -205,8 +205,16 @@ def render_model_card(config: ArtifactConfig, benchmark: dict[str, Any] | None =
         "- English only; a 22M-parameter encoder sees at most "
         f"{t.max_length} tokens per input, so harm buried in the middle of a long response can be missed.",
         "- Trained on public data only (no WildGuardMix); see the data table for what each task saw.",
-        "",
     ]
+    counts = training.get("category_counts") or {}
+    rare = [key for key, n in counts.items() if n < 20]
+    if rare:
+        lines.append(
+            "- Risk categories with fewer than 20 training examples (rarely or never predicted): "
+            + ", ".join(f"`{key}` ({counts[key]})" for key in rare)
+            + "."
+        )
+    lines.append("")
     return "\n".join(lines)
 
 
