@@ -65,12 +65,18 @@ def test_obvious_responses(backend):
     assert helpful.response_harmfulness == "unharmful"
 
 
-def test_long_inputs_are_truncated_not_rejected(backend):
-    long_prompt = BOMB + " Please." * 2000
-    long_answer = REFUSAL + " Really." * 3000 + " " + REFUSAL
-    (result,) = backend.classify_batch([Item(long_prompt, long_answer)])
-    assert result.prompt_harmfulness == "harmful"
-    assert result.response_refusal == "refusal"
+def test_long_inputs_keep_the_start_of_the_prompt_and_both_ends_of_the_response(backend):
+    # Only the window the truncation policy keeps is seen: inputs that differ only in what
+    # the policy drops (the prompt's tail, the response's middle) get the same scores.
+    filler = " The weather was mild and the meeting ran long."
+    long_prompt = BOMB + filler * 2000
+    longer_prompt = BOMB + filler * 4000
+    answer = REFUSAL + filler * 1000 + " Again: " + REFUSAL
+    longer_answer = REFUSAL + filler * 3000 + " Again: " + REFUSAL
+    a, b = backend.classify_batch([Item(long_prompt, answer), Item(longer_prompt, longer_answer)])
+    assert a.prompt_harmfulness_score == pytest.approx(b.prompt_harmfulness_score, abs=1e-5)
+    assert a.response_refusal_score == pytest.approx(b.response_refusal_score, abs=1e-5)
+    assert a.response_harmfulness_score == pytest.approx(b.response_harmfulness_score, abs=1e-5)
 
 
 def test_int8_quantised_encoder_agrees_on_obvious_cases():

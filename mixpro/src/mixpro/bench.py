@@ -411,10 +411,13 @@ def summarise(config: BenchConfig, runs: list[Run], epochs: int) -> dict[str, An
     pairs = []
     for upper, lower in zip(ranking, ranking[1:], strict=False):
         pairs.append(_pair(per_method, upper, lower, pooled))
-    checks = [("mixpro", "maskmix"), ("transmix", "cutmix"), ("mixpro", "transmix")]
-    for a, b in checks:
-        if a in complete and b in complete:
+    listed = {frozenset((p["a"], p["b"])) for p in pairs}
+    ablations = [("mixpro", "maskmix"), ("transmix", "cutmix"), ("mixpro", "transmix")]
+    ablations += [("maskmix", "cutmix"), ("cutmix", "mixup")]
+    for a, b in ablations:
+        if a in complete and b in complete and frozenset((a, b)) not in listed:
             pairs.append(_pair(per_method, a, b, pooled))
+            listed.add(frozenset((a, b)))
     return {
         "methods": per_method,
         "ranking": ranking,
@@ -462,7 +465,7 @@ def _markdown(
     lines = [
         f"# MixPro benchmark ({config.scale})",
         "",
-        f"Command: `{config.command}`",
+        f"Command: `{meta.get('original_command') or config.command}`",
         "",
         f"Model `{t.model}`, {meta['train_images']} train images"
         f"{' (class-balanced subset)' if t.subset else ''}, {meta['test_images']} test images, "
@@ -472,6 +475,9 @@ def _markdown(
         f", seeds {config.seeds}, {config.parallel} processes side by side × "
         f"{config.threads} thread(s). Device: {meta['device']}. "
         f"Wall time {meta['wall_time_s'] / 60:.1f} min.",
+        "",
+        "Time per epoch is the wall-clock time of a run's training loop (median over its epochs, "
+        "mean over seeds); on a shared machine it follows whatever else ran at the time.",
         "",
         "| method | top-1 % (mean ± std) | per seed | time/epoch vs none | last-epoch PAL α |",
         "|---|---|---|---|---|",
@@ -530,6 +536,8 @@ def _markdown(
         ]
     if meta.get("stopped_by_deadline"):
         lines += ["", f"Stopped by `--hard-limit`: {', '.join(meta['stopped_by_deadline'])}."]
+    if meta.get("original_command") and meta["original_command"] != config.command:
+        lines += ["", f"Report rebuilt from the finished runs with `{config.command}`."]
     lines += ["", "![test accuracy per epoch](accuracy_curves.png)", ""]
     return "\n".join(lines)
 
@@ -640,10 +648,19 @@ def run_bench(config: BenchConfig, report_only: bool = False) -> dict[str, Any]:
     execution = Execution()
     clock_file = config.work_dir / "wall_time.json"
     spent = json.loads(clock_file.read_text())["seconds"] if clock_file.is_file() else 0.0
+    command_file = config.work_dir / "command.txt"
+    if not report_only and not command_file.is_file():
+        command_file.write_text(config.command + "\n")
+    if command_file.is_file():
+        meta["original_command"] = command_file.read_text().strip()
     if not report_only:
         execution = execute(config, runs, epochs, deadline=deadline)
         spent += time.time() - started
         clock_file.write_text(json.dumps({"seconds": spent}))
+    elif not spent:  # no session has finished yet: first epoch start to last epoch end
+        rows = [row for run in runs for row in _read_jsonl(run.out / "metrics.jsonl")]
+        if rows:
+            spent = max(r["ended_at"] for r in rows) - min(r["started_at"] for r in rows)
     meta["wall_time_s"] = spent  # summed over every session of this bench (resumes included)
     meta["failed"] = execution.failed
     meta["stopped_by_deadline"] = execution.stopped_by_deadline

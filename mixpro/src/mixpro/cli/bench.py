@@ -66,7 +66,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--report-only", action="store_true", help="rewrite the report from finished runs"
     )
-    overrides = parser.add_argument_group("train settings (override the --scale preset)")
+    overrides = parser.add_argument_group(
+        "train settings",
+        "override the --scale preset (see mixpro.bench.SCALES); the defaults shown are mixpro "
+        "train's, not the preset's",
+    )
     add_arguments(overrides, exclude=_BENCH_OWNED)
     parser.set_defaults(func=run)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -151,7 +152,13 @@ class ModerationModel(nn.Module):
         return scores
 
     def quantize_int8(self) -> None:
-        """Dynamic int8 quantisation of the encoder's linear layers (CPU inference only)."""
-        self.encoder = torch.ao.quantization.quantize_dynamic(
-            self.encoder, {nn.Linear}, dtype=torch.qint8
-        )
+        """Dynamic int8 quantisation of the encoder's linear layers (CPU inference only).
+
+        torch marks eager-mode quantisation deprecated in favour of torchao (not a
+        dependency); it still works, so its deprecation notices are silenced here."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", UserWarning)
+            self.encoder = torch.ao.quantization.quantize_dynamic(
+                self.encoder, {nn.Linear}, dtype=torch.qint8
+            )
