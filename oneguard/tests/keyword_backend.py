@@ -46,7 +46,9 @@ class KeywordBackend:
             refusal = item.response is not None and item.response.startswith("I'm sorry")
             results.append(
                 Result(
-                    prompt_harmfulness=HARMFUL if self._category(item.prompt.lower()) else UNHARMFUL,
+                    prompt_harmfulness=HARMFUL
+                    if self._category(item.prompt.lower())
+                    else UNHARMFUL,
                     response_harmfulness=None
                     if item.response is None
                     else (HARMFUL if harmful_response else UNHARMFUL),

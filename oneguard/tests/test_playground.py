@@ -63,8 +63,9 @@ def classify_in_page(driver, base_url: str, prompt: str, response: str = "", key
     driver.find_element(By.ID, "submit").click()
     wait = WebDriverWait(driver, 20)
     wait.until(
-        lambda d: d.find_element(By.ID, "error").text
-        or d.find_element(By.ID, "results").is_displayed()
+        lambda d: (
+            d.find_element(By.ID, "error").text or d.find_element(By.ID, "results").is_displayed()
+        )
     )
     return By, ec
 

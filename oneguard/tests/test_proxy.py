@@ -51,7 +51,10 @@ def scripted_upstream(reply_chunks: list[str]) -> tuple[FastAPI, list[dict]]:
                     "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
                 }
                 yield f"data: {json.dumps(event)}\n\n"
-            done = {"id": "chatcmpl-up", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+            done = {
+                "id": "chatcmpl-up",
+                "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+            }
             yield f"data: {json.dumps(done)}\n\n"
             yield "data: [DONE]\n\n"
 

@@ -90,7 +90,9 @@ def test_api_key_required_when_configured():
         )
         assert bad.status_code == 401 and bad.json()["detail"] == "missing or invalid API key"
         ok = client.post(
-            "/v1/classify", json={"items": [{"prompt": "x"}]}, headers={"Authorization": "Bearer k2"}
+            "/v1/classify",
+            json={"items": [{"prompt": "x"}]},
+            headers={"Authorization": "Bearer k2"},
         )
         assert ok.status_code == 200
         assert client.get("/healthz").status_code == 200  # liveness stays open

@@ -122,9 +122,7 @@ def _run(app: object, args: argparse.Namespace) -> int:
     import uvicorn
 
     if args.host not in ("127.0.0.1", "localhost", "::1") and not _settings(args).api_keys:
-        print(
-            f"warning: serving on {args.host} without an API key (--api-key)", file=sys.stderr
-        )
+        print(f"warning: serving on {args.host} without an API key (--api-key)", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=True)
     return EXIT_OK
 
