@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from keyword_backend import KeywordBackend
-
 from oneguard.api import Guard
 from oneguard.guard import LLMGuard, StreamWindow
 from oneguard.policy import DEFAULT_REFUSAL, Policy

@@ -8,7 +8,6 @@ import tempfile
 import pytest
 from keyword_backend import KeywordBackend
 from live_server import live_server
-
 from oneguard.api import Guard
 from oneguard.serve import ServerSettings, create_app
 

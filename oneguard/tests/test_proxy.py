@@ -11,7 +11,6 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from keyword_backend import KeywordBackend
 from live_server import live_server
-
 from oneguard.api import Guard
 from oneguard.policy import DEFAULT_REFUSAL
 from oneguard.serve import ServerSettings, create_proxy_app
@@ -174,7 +173,6 @@ def test_proxy_auth_and_metrics(proxy):
 
 def test_unreachable_upstream_is_502():
     from fastapi.testclient import TestClient
-
     from live_server import free_port
 
     app = create_proxy_app(Guard(KeywordBackend()), f"http://127.0.0.1:{free_port()}/v1")

@@ -11,7 +11,6 @@ import pytest
 from fastapi.testclient import TestClient
 from keyword_backend import KeywordBackend
 from live_server import live_server
-
 from oneguard.api import Guard
 from oneguard.serve import ServerSettings, create_app
 from oneguard.serve.openai_categories import OPENAI_CATEGORIES
