@@ -29,19 +29,14 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
-import pyarrow.parquet as pq
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from oneguard.model.artifact import (
-    ArtifactConfig,
-    save_artifact,
-    trainable_encoder_tensors,
-)
+from oneguard.model.artifact import ArtifactConfig, save_artifact, trainable_encoder_tensors
 from oneguard.model.card import write_model_card
 from oneguard.model.classifier import ModerationModel
 from oneguard.model.encoder import (
@@ -50,29 +45,42 @@ from oneguard.model.encoder import (
     load_tokenizer,
     resolve_encoder_path,
 )
+from oneguard.model.features import (
+    CachedFeatures,
+    FeatureSource,
+    LiveFeatures,
+    build_feature_cache,
+    encoder_fingerprint,
+    layer_columns,
+    tokenize_all,
+)
 from oneguard.model.heads import HeadConfig, ModerationHeads
-from oneguard.model.inputs import TextInput, TokenizedInput
 from oneguard.model.thresholds import best_f1_threshold, f1_at
+from oneguard.model.training_data import (
+    BINARY_TASKS,
+    LOSS_TASKS,
+    LabelledExamples,
+    TrainError,
+    add_prompt_swapped_refusals,
+    data_table,
+    examples_from_records,
+    read_records,
+    split_indices,
+)
 from oneguard.model.truncation import TruncationPolicy
 from oneguard.paths import cache_dir
-from oneguard.schema import Record
 from oneguard.taxonomy import CATEGORY_CLASSES
 
-BINARY_TASKS = ("prompt", "response", "refusal")
-LOSS_TASKS = BINARY_TASKS + ("category",)
-_POSITIVE = {"prompt": "harmful", "response": "harmful", "refusal": "refusal"}
-_NEGATIVE = {"prompt": "unharmful", "response": "unharmful", "refusal": "compliance"}
-_LABEL_FIELD = {
-    "prompt": "prompt_harm_label",
-    "response": "response_harm_label",
-    "refusal": "response_refusal_label",
-}
-_CATEGORY_INDEX = {key: i for i, key in enumerate(CATEGORY_CLASSES)}
+__all__ = [
+    "TrainConfig",
+    "TrainError",
+    "TrainSummary",
+    "add_prompt_swapped_refusals",
+    "examples_from_records",
+    "train",
+]
+
 CHECKPOINT_FILE = "checkpoint.pt"
-
-
-class TrainError(RuntimeError):
-    """Training cannot run as configured (bad data, bad flags)."""
 
 
 @dataclass
@@ -166,342 +174,6 @@ class TrainConfig:
         data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
         data["feature_layers"] = list(self.feature_layers)
         return data
-
-
-# ---------------------------------------------------------------------------------------------
-# Data
-
-
-@dataclass
-class LabelledExamples:
-    """Texts and per-task labels: binary tasks 1/0 (-1 = unknown), category a class index of
-    :data:`CATEGORY_CLASSES` (-1 = unknown), a loss weight per row."""
-
-    texts: list[TextInput]
-    labels: dict[str, np.ndarray]
-    weight: np.ndarray
-    source: np.ndarray
-    split: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.texts)
-
-    @property
-    def has_response(self) -> np.ndarray:
-        return np.array([t.response is not None for t in self.texts], dtype=bool)
-
-    @property
-    def needs_prompt(self) -> np.ndarray:
-        return (self.labels["prompt"] >= 0) | (self.labels["category"] >= 0)
-
-    @property
-    def needs_pair(self) -> np.ndarray:
-        return self.has_response & ((self.labels["response"] >= 0) | (self.labels["refusal"] >= 0))
-
-
-def read_records(path: str | os.PathLike[str]) -> list[Record]:
-    """Rows of a training-mix Parquet file as validated records (errors name the row)."""
-    path = Path(path)
-    if not path.is_file():
-        raise TrainError(f"training mix {path} not found (build it with `oneguard data build`)")
-    table = pq.read_table(path)
-    names = [f.name for f in fields(Record)]
-    missing = [n for n in ("prompt", "source") if n not in table.column_names]
-    if missing:
-        raise TrainError(f"{path}: not a training mix, missing column(s) {', '.join(missing)}")
-    present = [n for n in names if n in table.column_names]
-    records = []
-    for row_number, row in enumerate(table.select(present).to_pylist()):
-        clean = {k: v for k, v in row.items() if v is not None}
-        try:
-            records.append(Record(**clean))
-        except (TypeError, ValueError) as exc:
-            raise TrainError(f"{path}: row {row_number}: {exc}") from None
-    if not records:
-        raise TrainError(f"{path}: no rows")
-    return records
-
-
-def examples_from_records(
-    records: Sequence[Record], annotation_weights: dict[str, float]
-) -> LabelledExamples:
-    n = len(records)
-    labels = {task: np.full(n, -1, dtype=np.int8) for task in BINARY_TASKS}
-    labels["category"] = np.full(n, -1, dtype=np.int16)
-    weight = np.ones(n, dtype=np.float32)
-    for i, r in enumerate(records):
-        for task in BINARY_TASKS:
-            value = getattr(r, _LABEL_FIELD[task])
-            if value == _POSITIVE[task]:
-                labels[task][i] = 1
-            elif value == _NEGATIVE[task]:
-                labels[task][i] = 0
-        labels["category"][i] = _CATEGORY_INDEX.get(r.subcategory, -1)
-        weight[i] = annotation_weights.get(r.annotation, 1.0)
-    return LabelledExamples(
-        texts=[TextInput(r.prompt, r.response, r.context) for r in records],
-        labels=labels,
-        weight=weight,
-        source=np.array([r.source for r in records], dtype=object),
-        split=np.array([r.split for r in records], dtype=object),
-    )
-
-
-def split_indices(
-    examples: LabelledExamples, dev_fraction: float, seed: int
-) -> tuple[np.ndarray, np.ndarray, str]:
-    """(train rows, dev rows, how the dev split was made). Uses the mix's ``dev`` rows when
-    there are any; else a seeded split by prompt text, so no prompt sits on both sides."""
-    dev_mask = examples.split == "dev"
-    if dev_mask.any():
-        return np.flatnonzero(~dev_mask), np.flatnonzero(dev_mask), "the mix's dev split"
-    if not 0 < dev_fraction < 1:
-        raise TrainError("the mix has no dev rows and dev_fraction is not in (0, 1)")
-    keys = [
-        hashlib.sha1(f"{seed}\0{t.prompt.strip().lower()}".encode()).digest()
-        for t in examples.texts
-    ]
-    cut = int(dev_fraction * 2**32)
-    is_dev = np.array([int.from_bytes(k[:4], "big") < cut for k in keys], dtype=bool)
-    how = f"{dev_fraction:.0%} of prompts carved from training rows (seed {seed})"
-    return np.flatnonzero(~is_dev), np.flatnonzero(is_dev), how
-
-
-def add_prompt_swapped_refusals(
-    examples: LabelledExamples, train_rows: np.ndarray, fraction: float, seed: int
-) -> tuple[LabelledExamples, np.ndarray]:
-    """Copy ``fraction`` of the refusal-labelled training rows with the prompt of another
-    training row (half harmful, half unharmful prompts), keeping only the refusal label.
-
-    Why: whether a response refuses is a property of the response. Public refusal data is
-    confounded with the prompt (refusals mostly answer borderline prompts, compliance mostly
-    follows jailbroken harmful ones), so a head that sees the prompt learns "harmful prompt ->
-    compliance". Pairing the same responses with unrelated prompts breaks that shortcut.
-    The copies are training rows only; the dev split is untouched.
-    """
-    if fraction <= 0:
-        return examples, train_rows
-    rng = np.random.default_rng([seed, 7])
-    refusal = examples.labels["refusal"]
-    candidates = train_rows[(refusal[train_rows] >= 0) & examples.has_response[train_rows]]
-    chosen = np.sort(rng.choice(candidates, int(round(fraction * len(candidates))), replace=False))
-    prompt_y = examples.labels["prompt"][train_rows]
-    pools = [train_rows[prompt_y == 1], train_rows[prompt_y == 0]]
-    pools = [pool for pool in pools if len(pool)] or [train_rows]
-    new_texts = []
-    for n, row in enumerate(chosen):
-        pool = pools[n % len(pools)]
-        donor = examples.texts[int(pool[rng.integers(len(pool))])]
-        new_texts.append(TextInput(donor.prompt, examples.texts[row].response))
-    k = len(chosen)
-    labels = {task: np.full(k, -1, dtype=values.dtype) for task, values in examples.labels.items()}
-    labels["refusal"] = refusal[chosen].copy()
-    grown = LabelledExamples(
-        texts=examples.texts + new_texts,
-        labels={t: np.concatenate([examples.labels[t], labels[t]]) for t in examples.labels},
-        weight=np.concatenate([examples.weight, examples.weight[chosen]]),
-        source=np.concatenate(
-            [
-                examples.source,
-                np.array([f"prompt-swap:{s}" for s in examples.source[chosen]], dtype=object),
-            ]
-        ),
-        split=np.concatenate([examples.split, np.array(["train"] * k, dtype=object)]),
-    )
-    return grown, np.concatenate([train_rows, np.arange(len(examples), len(examples) + k)])
-
-
-def data_table(
-    examples: LabelledExamples, train: np.ndarray, dev: np.ndarray
-) -> list[dict[str, Any]]:
-    """Rows per source: counts of each task label in train and dev (for the model card)."""
-    rows = []
-    for source in sorted(set(examples.source.tolist())):
-        row: dict[str, Any] = {"source": source}
-        for part, idx in (("train", train), ("dev", dev)):
-            sel = idx[examples.source[idx] == source]
-            row[f"{part}_rows"] = int(len(sel))
-            for task in BINARY_TASKS:
-                y = examples.labels[task][sel]
-                row[f"{part}_{task}_pos"] = int((y == 1).sum())
-                row[f"{part}_{task}_neg"] = int((y == 0).sum())
-            row[f"{part}_category"] = int((examples.labels["category"][sel] >= 0).sum())
-        rows.append(row)
-    return rows
-
-
-# ---------------------------------------------------------------------------------------------
-# Features: cached (frozen encoder) or live (fine-tuning)
-
-
-class FeatureSource(Protocol):
-    def prompt(self, rows: Sequence[int]) -> torch.Tensor: ...
-    def pair(self, rows: Sequence[int]) -> torch.Tensor: ...
-
-
-def _layer_columns(layers: Sequence[int], width: int, parts: int, all_layers: int) -> np.ndarray:
-    """Columns of the requested layers inside an all-layer feature matrix. A matrix holds
-    ``parts`` pooled blocks (prompt: 1, pair: 2), each with every layer in order."""
-    cols = []
-    for part in range(parts):
-        for layer in layers:
-            start = (part * all_layers + layer) * width
-            cols.append(np.arange(start, start + width))
-    return np.concatenate(cols)
-
-
-class CachedFeatures:
-    """Frozen-encoder features of every needed row, held in memory as fp16."""
-
-    def __init__(
-        self,
-        prompt: np.ndarray,
-        prompt_pos: np.ndarray,
-        pair: np.ndarray,
-        pair_pos: np.ndarray,
-        device: torch.device,
-    ) -> None:
-        self._prompt, self._prompt_pos = prompt, prompt_pos
-        self._pair, self._pair_pos = pair, pair_pos
-        self.device = device
-
-    def prompt(self, rows: Sequence[int]) -> torch.Tensor:
-        return torch.from_numpy(self._prompt[self._prompt_pos[list(rows)]].astype(np.float32)).to(
-            self.device
-        )
-
-    def pair(self, rows: Sequence[int]) -> torch.Tensor:
-        return torch.from_numpy(self._pair[self._pair_pos[list(rows)]].astype(np.float32)).to(
-            self.device
-        )
-
-
-def _encoder_fingerprint(path: Path) -> str:
-    weights = sorted(path.glob("*.safetensors"))
-    parts = [(path / "config.json").read_text("utf-8")] + [
-        f"{w.name}:{w.stat().st_size}" for w in weights
-    ]
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
-
-
-def _example_keys(texts: Sequence[TextInput], kind: str, namespace: str) -> list[bytes]:
-    """A content key per example and feature kind: identical texts share cached features
-    across mix rebuilds."""
-    keys = []
-    for t in texts:
-        digest = hashlib.sha1(f"{namespace}\0{kind}".encode())
-        for part in (t.prompt, t.response, t.context) if kind == "pair" else (t.prompt, t.context):
-            digest.update(b"\1" if part is None else b"\0" + part.encode())
-        keys.append(digest.digest())
-    return keys
-
-
-def build_feature_cache(
-    model: ModerationModel,
-    examples: LabelledExamples,
-    used_rows: np.ndarray,
-    *,
-    encoder_fingerprint: str,
-    batch_size: int,
-    device: torch.device,
-    progress: bool,
-    chunk_rows: int = 1024,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """All-layer prompt and pair features of the ``used_rows`` that need them, from the frozen
-    encoder.
-
-    Features are cached under the oneguard cache, keyed by content (texts + truncation policy
-    + encoder), in chunk files written atomically: an interrupted run keeps every finished
-    chunk, and a rebuilt mix recomputes only new texts. Returns (prompt, prompt_pos, pair,
-    pair_pos); ``*_pos[row]`` is the row's line in the matrix, -1 when not needed."""
-    num_layers = int(model.encoder.config.num_hidden_layers)
-    all_layers = HeadConfig(feature_layers=tuple(range(num_layers + 1)))
-    feature_model = ModerationModel(model.encoder, model.tokenizer, model.policy, all_layers)
-    feature_model.to(device).eval()
-    namespace = hashlib.sha256(
-        json.dumps([encoder_fingerprint, model.policy.to_dict()]).encode()
-    ).hexdigest()[:20]
-    folder = cache_dir() / "features" / namespace
-    folder.mkdir(parents=True, exist_ok=True)
-    result = []
-    used = np.zeros(len(examples), dtype=bool)
-    used[used_rows] = True
-    for kind, needed in (("prompt", examples.needs_prompt), ("pair", examples.needs_pair)):
-        rows = np.flatnonzero(needed & used)
-        keys = _example_keys([examples.texts[i] for i in rows], kind, namespace)
-        stored: dict[bytes, tuple[int, int]] = {}
-        chunks: list[np.ndarray] = []
-        for path in sorted(folder.glob(f"{kind}-*.npz")):
-            with np.load(path) as data:
-                chunk_keys, feats = data["keys"], data["features"]
-            for j, k in enumerate(chunk_keys):
-                stored[bytes(k)] = (len(chunks), j)
-            chunks.append(feats)
-        missing = sorted(
-            {k: i for i, k in zip(rows.tolist(), keys, strict=True) if k not in stored}.values()
-        )
-        bar = tqdm(
-            total=len(missing),
-            desc=f"encode {kind} (frozen, cached)",
-            unit="ex",
-            disable=not progress,
-        )
-        for start in range(0, len(missing), chunk_rows):
-            part = missing[start : start + chunk_rows]
-            texts = [examples.texts[i] for i in part]
-            out: np.ndarray | None = None
-            with torch.inference_mode():
-                for idx, pf, pair_idx, qf in feature_model.iter_features(
-                    texts, batch_size, prompt=kind == "prompt", pair=kind == "pair"
-                ):
-                    feats, where = (pf, idx) if kind == "prompt" else (qf, pair_idx)
-                    if feats is None:
-                        continue
-                    if out is None:
-                        out = np.zeros((len(part), feats.shape[1]), dtype=np.float16)
-                    out[where] = feats.float().cpu().numpy().astype(np.float16)
-                    bar.update(len(where))
-            assert out is not None
-            part_keys = _example_keys(texts, kind, namespace)
-            path = folder / f"{kind}-{time.time_ns()}.npz"
-            tmp = path.with_name(path.stem + ".tmp.npz")
-            np.savez(tmp, keys=np.array(part_keys, dtype="S20"), features=out)
-            os.replace(tmp, path)
-            for j, k in enumerate(part_keys):
-                stored[k] = (len(chunks), j)
-            chunks.append(out)
-        bar.close()
-        width = (
-            (1 if kind == "prompt" else 2)
-            * (num_layers + 1)
-            * int(model.encoder.config.hidden_size)
-        )
-        matrix = np.zeros((len(rows), width), dtype=np.float16)
-        for line, k in enumerate(keys):
-            c, j = stored[k]
-            matrix[line] = chunks[c][j]
-        pos = np.full(len(examples), -1, dtype=np.int64)
-        pos[rows] = np.arange(len(rows))
-        result += [matrix, pos]
-    return result[0], result[1], result[2], result[3]
-
-
-class LiveFeatures:
-    """Features computed by the (partly trainable) encoder at every step."""
-
-    def __init__(self, model: ModerationModel, tokenized: Sequence[TokenizedInput]) -> None:
-        self.model = model
-        self.tokenized = tokenized
-
-    def prompt(self, rows: Sequence[int]) -> torch.Tensor:
-        inputs = self.model.inputs
-        batch = inputs.collate([inputs.prompt_input(self.tokenized[r]) for r in rows])
-        return self.model.prompt_features(batch.to(self.model.device))
-
-    def pair(self, rows: Sequence[int]) -> torch.Tensor:
-        inputs = self.model.inputs
-        batch = inputs.collate([inputs.pair_input(self.tokenized[r]) for r in rows])
-        return self.model.pair_features(batch.to(self.model.device))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -819,7 +491,7 @@ def train(config: TrainConfig) -> TrainSummary:
     mix_digest = _file_digest(Path(config.mix))
     run_key = hashlib.sha256(
         json.dumps(
-            [config.key_fields(), mix_digest, _encoder_fingerprint(encoder_path)], default=str
+            [config.key_fields(), mix_digest, encoder_fingerprint(encoder_path)], default=str
         ).encode()
     ).hexdigest()[:16]
     work_dir = Path(config.work_dir) if config.work_dir else cache_dir() / "train" / run_key
@@ -830,18 +502,18 @@ def train(config: TrainConfig) -> TrainSummary:
             model,
             examples,
             np.concatenate([train_rows, dev_rows]),
-            encoder_fingerprint=_encoder_fingerprint(encoder_path),
+            encoder_fingerprint=encoder_fingerprint(encoder_path),
             batch_size=config.eval_batch_size,
             device=device,
             progress=config.progress,
         )
         num_layers = int(model.encoder.config.num_hidden_layers) + 1
         width = int(model.encoder.config.hidden_size)
-        prompt = prompt[:, _layer_columns(config.feature_layers, width, 1, num_layers)]
-        pair = pair[:, _layer_columns(config.feature_layers, width, 2, num_layers)]
+        prompt = prompt[:, layer_columns(config.feature_layers, width, 1, num_layers)]
+        pair = pair[:, layer_columns(config.feature_layers, width, 2, num_layers)]
         features: FeatureSource = CachedFeatures(prompt, prompt_pos, pair, pair_pos, device)
     else:
-        tokenized = _tokenize_all(model, examples, config.progress)
+        tokenized = tokenize_all(model, examples, config.progress)
         features = LiveFeatures(model, tokenized)
 
     # ---- optimisation
@@ -976,16 +648,6 @@ def train(config: TrainConfig) -> TrainSummary:
         seconds=time.perf_counter() - started,
         resumed_from=resumed_from,
     )
-
-
-def _tokenize_all(
-    model: ModerationModel, examples: LabelledExamples, progress: bool, chunk: int = 8192
-) -> list[TokenizedInput]:
-    """Tokenise every example once, up front (parallel in the Rust tokenizer)."""
-    out: list[TokenizedInput] = []
-    for start in tqdm(range(0, len(examples), chunk), desc="tokenize", disable=not progress):
-        out += model.inputs.tokenize_examples(examples.texts[start : start + chunk])
-    return out
 
 
 def command_line() -> str:
