@@ -55,7 +55,9 @@ class Record:
         if not isinstance(self.prompt, str) or not self.prompt.strip():
             raise ValueError(f"{self.source}:{self.id}: empty prompt")
         if self.prompt_harm_label not in HARM_LABELS:
-            raise ValueError(f"{self.source}:{self.id}: prompt_harm_label={self.prompt_harm_label!r}")
+            raise ValueError(
+                f"{self.source}:{self.id}: prompt_harm_label={self.prompt_harm_label!r}"
+            )
         if self.response_harm_label not in HARM_LABELS:
             raise ValueError(
                 f"{self.source}:{self.id}: response_harm_label={self.response_harm_label!r}"

@@ -23,7 +23,11 @@ class Subcategory:
 
 
 SUBCATEGORIES: tuple[Subcategory, ...] = (
-    Subcategory("sensitive_information_organization_government", "Sensitive Information (Organization)", "Privacy"),
+    Subcategory(
+        "sensitive_information_organization_government",
+        "Sensitive Information (Organization)",
+        "Privacy",
+    ),
     Subcategory("private_information_individual", "Private Information (Individual)", "Privacy"),
     Subcategory("copyright_violations", "Copyright Violations", "Privacy"),
     Subcategory(
@@ -46,7 +50,9 @@ SUBCATEGORIES: tuple[Subcategory, ...] = (
     Subcategory("sexual_content", "Sexual Content", "Harmful Language"),
     Subcategory("cyberattack", "Cyberattacks", "Malicious Uses"),
     Subcategory(
-        "fraud_assisting_illegal_activities", "Fraud & Assisting Illegal Activities", "Malicious Uses"
+        "fraud_assisting_illegal_activities",
+        "Fraud & Assisting Illegal Activities",
+        "Malicious Uses",
     ),
     Subcategory(
         "defamation_encouraging_unethical_or_unsafe_actions",
@@ -54,7 +60,9 @@ SUBCATEGORIES: tuple[Subcategory, ...] = (
         "Malicious Uses",
     ),
     Subcategory(
-        "mental_health_over-reliance_crisis", "Mental Health & Over-Reliance Crisis", "Malicious Uses"
+        "mental_health_over-reliance_crisis",
+        "Mental Health & Over-Reliance Crisis",
+        "Malicious Uses",
     ),
 )
 
