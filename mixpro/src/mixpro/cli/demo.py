@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         subset=args.subset,
         test_subset=2000,
         warmup_epochs=1.0,
-        threads=2,
+        threads=1,  # a 2-thread run slows 4–6x as soon as anything else takes a core
         device="cpu",
         out=out,
     )
