@@ -29,6 +29,7 @@ import torch
 from oneguard.api import Guard
 from oneguard.eval.metrics import binary_metrics
 from oneguard.eval.published import PUBLIC_BENCHMARKS, WILDGUARD, XSTEST_RESP, load_published
+from oneguard.eval.runner import PredictionCache, model_identity, predict
 from oneguard.eval.suites import AVERAGES, load_public_suite
 from oneguard.paths import DEFAULT_MODEL_DIR, REPO_ROOT
 from oneguard.schema import Item, Result
@@ -74,11 +75,18 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def evaluate(guard: Guard, data_dir: str | None) -> list[dict[str, Any]]:
+def evaluate(
+    guard: Guard, data_dir: str | None, cache: PredictionCache | None
+) -> list[dict[str, Any]]:
+    """F1 etc. per public benchmark. Predictions are shared with ``oneguard eval`` through
+    its prediction cache (same model files, same inputs): running both costs one pass."""
     rows = []
+    identity = model_identity(guard.backend)
     for bench in load_public_suite(data_dir):
         started = time.perf_counter()
-        results: list[Result] = guard.classify(bench.items())
+        results: list[Result] = predict(
+            guard, bench.items(), identity=identity, cache=cache, desc=bench.title
+        )
         seconds = time.perf_counter() - started
         label_key, score_key, positive = _PREDICTION[bench.task]
         predicted = [
@@ -209,6 +217,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--throughput-items", type=int, default=512)
     parser.add_argument("--no-throughput", action="store_true")
+    parser.add_argument(
+        "--no-cache", action="store_true", help="recompute predictions (default: reuse eval's)"
+    )
     parser.add_argument("--name", default="default_model", help="results file stem")
     parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
     parser.add_argument(
@@ -224,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     guard = Guard.load(args.model, backend=args.backend, batch_size=args.batch_size, **kwargs)
     model_name = str(args.model or DEFAULT_MODEL_DIR.relative_to(REPO_ROOT))
-    rows = evaluate(guard, args.data_dir)
+    rows = evaluate(guard, args.data_dir, None if args.no_cache else PredictionCache())
     published = wildguard_numbers()
     report: dict[str, Any] = {
         "model": model_name,

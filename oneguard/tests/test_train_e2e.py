@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 
 import numpy as np
 import pytest
@@ -14,14 +15,21 @@ from oneguard.model.artifact import (
     ArtifactError,
     load_artifact,
 )
+from oneguard.model.classifier import ModerationModel
+from oneguard.model.encoder import load_encoder, load_tokenizer
+from oneguard.model.features import CachedLowerStates, LiveFeatures, tokenize_all
+from oneguard.model.heads import HeadConfig
 from oneguard.model.thresholds import best_f1_threshold
+from oneguard.model.truncation import TruncationPolicy
 from oneguard.schema import RESULT_KEYS, Record
 from oneguard.train import (
     CHECKPOINT_FILE,
     TrainConfig,
     TrainError,
     add_prompt_swapped_refusals,
+    bucketed_batches,
     examples_from_records,
+    read_records,
     train,
 )
 from safetensors.torch import load_file
@@ -224,6 +232,74 @@ def test_bf16_autocast_path_trains(tiny, tmp_path):
     assert all(0.0 <= t <= 1.0 for t in summary.thresholds.values())
     # Every encoder layer (not the embeddings) is in the delta.
     assert {n.split(".")[2] for n in stored.delta_tensors} == {"0", "1"}
+
+
+def test_cached_lower_states_match_the_live_encoder(tiny):
+    # The CPU fine-tune runs only the top layer on cached states of the layer below: its
+    # features must be the full encoder's, so the stored delta means the same at inference.
+    encoder_path, mix = tiny
+    examples = examples_from_records(read_records(mix), {"human": 1.0})
+    policy = TruncationPolicy(max_length=32, pair_prompt_tokens=12)
+    model = ModerationModel(
+        load_encoder(encoder_path),
+        load_tokenizer(encoder_path),
+        policy,
+        HeadConfig(feature_layers=(1, 2)),
+    ).eval()
+    rows = np.arange(len(examples))
+    cached = CachedLowerStates(
+        model, examples, rows, 1, batch_size=4, autocast=nullcontext(), progress=False
+    )
+    live = LiveFeatures(model, tokenize_all(model, examples, progress=False))
+    prompt_rows = rows[examples.needs_prompt].tolist()
+    pair_rows = rows[examples.needs_pair].tolist()
+    with torch.no_grad():
+        assert torch.allclose(cached.prompt(prompt_rows), live.prompt(prompt_rows), atol=2e-2)
+        assert torch.allclose(cached.pair(pair_rows), live.pair(pair_rows), atol=2e-2)
+        # Stored at bf16: close to, not bit-equal with, the fp32 features.
+        assert not torch.equal(cached.prompt(prompt_rows), live.prompt(prompt_rows))
+    with pytest.raises(ValueError, match="below the cached layer"):
+        model.feature_states_from(torch.zeros(1, 3, 8), torch.ones(1, 3), 2)
+
+
+def test_cached_lower_states_fine_tune_trains_only_the_top_layer(tiny, tmp_path):
+    out = tmp_path / "model"
+    summary = train(
+        config(tiny, out, finetune_layers=1, cache_lower_states=True, precision="bf16", epochs=2)
+    )
+    stored = ArtifactConfig.read(out)
+    assert {n.split(".")[2] for n in stored.delta_tensors} == {"1"}
+    assert all(0.0 <= t <= 1.0 for t in summary.thresholds.values())
+    results = load_wildguard(str(out), encoder=str(tiny[0])).classify(
+        [{"prompt": HARMFUL_PROMPTS[0], "response": REFUSALS[0]}]
+    )
+    assert set(RESULT_KEYS) <= set(results[0])
+    # Feature layers below the cached one cannot be computed from the cache.
+    with pytest.raises(TrainError, match="lie below"):
+        train(
+            config(
+                tiny,
+                tmp_path / "bad",
+                finetune_layers=1,
+                cache_lower_states=True,
+                feature_layers=(0, 2),
+            )
+        )
+    with pytest.raises(TrainError, match="top-k fine-tune"):
+        train(config(tiny, tmp_path / "bad", cache_lower_states=True))
+
+
+def test_bucketed_batches_cover_every_row_once_with_little_padding():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(1, 500, size=1000)
+    batches = bucketed_batches(lengths, 32, np.random.default_rng(1))
+    assert len(batches) == 32  # ceil(1000 / 32)
+    assert sorted(np.concatenate(batches).tolist()) == list(range(1000))
+    padded = sum(len(b) * lengths[b].max() for b in batches)
+    random_padded = sum(
+        len(b) * lengths[b].max() for b in np.array_split(rng.permutation(1000), 32)
+    )
+    assert padded < 0.75 * random_padded
 
 
 def test_prompt_swapped_refusal_copies_keep_only_the_refusal_label():

@@ -47,6 +47,7 @@ from oneguard.model.encoder import (
 )
 from oneguard.model.features import (
     CachedFeatures,
+    CachedLowerStates,
     FeatureSource,
     LiveFeatures,
     build_feature_cache,
@@ -95,6 +96,9 @@ class TrainConfig:
     finetune_layers: int = 0
     #: Also train the token/position embeddings (makes the delta ~23 MB larger).
     train_embeddings: bool = False
+    #: Top-k fine-tune: compute the frozen layers' output once and run only the top k layers
+    #: per step (see :class:`oneguard.model.features.CachedLowerStates`); the CPU regime.
+    cache_lower_states: bool = False
     feature_layers: tuple[int, ...] = (6,)
     head_hidden: int = 256
     dropout: float = 0.1
@@ -166,6 +170,11 @@ class TrainConfig:
             raise TrainError("refusal_prompt_swap must be in [0, 1]")
         if self.finetune_layers < -1:
             raise TrainError("finetune_layers must be -1 (all), 0 (frozen) or a layer count")
+        if self.cache_lower_states and (self.finetune_layers <= 0 or self.train_embeddings):
+            raise TrainError(
+                "cache_lower_states needs a top-k fine-tune (finetune_layers > 0) with frozen "
+                "embeddings"
+            )
 
     def key_fields(self) -> dict[str, Any]:
         """What determines the trained weights (and so which checkpoint may be resumed)."""
@@ -267,6 +276,28 @@ class MultiTaskLoss:
             return torch.zeros((), device=self.device, requires_grad=True), {}
         total = sum(self.task_weights[t] * v for t, v in parts.items())
         return total, {t: float(v.detach()) for t, v in parts.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Batches
+
+
+def bucketed_batches(
+    lengths: np.ndarray, batch_size: int, rng: np.random.Generator, window: int = 50
+) -> list[np.ndarray]:
+    """One epoch of batches (indices into ``lengths``) of similar-length rows.
+
+    Shuffle, sort by length within windows of ``window`` batches, cut into batches and
+    shuffle their order: every row is seen once, and a fine-tune pays for far less padding
+    than with purely random batches (on a CPU, padding is most of the cost)."""
+    order = rng.permutation(len(lengths))
+    span = window * batch_size
+    batches = []
+    for start in range(0, len(order), span):
+        part = order[start : start + span]
+        part = part[np.argsort(lengths[part], kind="stable")]
+        batches += [part[i : i + batch_size] for i in range(0, len(part), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -512,6 +543,22 @@ def train(config: TrainConfig) -> TrainSummary:
         prompt = prompt[:, layer_columns(config.feature_layers, width, 1, num_layers)]
         pair = pair[:, layer_columns(config.feature_layers, width, 2, num_layers)]
         features: FeatureSource = CachedFeatures(prompt, prompt_pos, pair, pair_pos, device)
+    elif config.cache_lower_states:
+        layer = int(model.encoder.config.num_hidden_layers) - config.finetune_layers
+        if min(config.feature_layers) < layer:
+            raise TrainError(
+                f"feature layers {list(config.feature_layers)} lie below the lowest fine-tuned "
+                f"layer's input ({layer}); with cache_lower_states use layers >= {layer}"
+            )
+        features = CachedLowerStates(
+            model,
+            examples,
+            np.concatenate([train_rows, dev_rows]),
+            layer,
+            batch_size=config.eval_batch_size,
+            autocast=autocast,
+            progress=config.progress,
+        )
     else:
         tokenized = tokenize_all(model, examples, config.progress)
         features = LiveFeatures(model, tokenized)
@@ -543,10 +590,23 @@ def train(config: TrainConfig) -> TrainSummary:
             torch.set_rng_state(state["torch_rng"])
             step = resumed_from = int(state["step"])
 
+    lengths = np.array(
+        [len(examples.texts[r].prompt) + len(examples.texts[r].response or "") for r in train_rows]
+    )
+    epoch_batches: dict[int, list[np.ndarray]] = {}
+
     def rows_for(step: int) -> np.ndarray:
         epoch, offset = divmod(step, steps_per_epoch)
-        order = np.random.default_rng([config.seed, epoch]).permutation(len(train_rows))
-        return train_rows[order[offset * batch_size : (offset + 1) * batch_size]]
+        if epoch not in epoch_batches:
+            rng = np.random.default_rng([config.seed, epoch])
+            epoch_batches.clear()
+            if config.frozen:  # cached pooled features: padding costs nothing
+                order = rng.permutation(len(train_rows))
+                batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+            else:
+                batches = bucketed_batches(lengths, batch_size, rng)
+            epoch_batches[epoch] = [train_rows[b] for b in batches]
+        return epoch_batches[epoch][offset]
 
     def save_checkpoint(step: int) -> None:
         _save_checkpoint(

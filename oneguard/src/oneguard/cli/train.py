@@ -17,6 +17,9 @@ regimes:
                          them (CPU friendly; default epochs 20, batch 256)
   --finetune-layers K    fine-tune the top K layers (-1: all) with the heads (GPU; default
                          epochs 3, batch 32); bf16 autocast on CUDA
+  --finetune-layers K --cache-lower-states --precision bf16
+                         the CPU fine-tune: the frozen layers' output is computed once (bf16)
+                         and each step runs only the top K layers (feature layers >= 6-K)
 An interrupted run resumes from its last checkpoint when the same command is run again.
 examples:
   oneguard train --mix build/mix/train_mix.parquet --out runs/frozen --feature-layers 3,6
@@ -67,6 +70,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--work-dir", type=Path, default=None, help="checkpoint folder (default: cache)")
     p.add_argument("--finetune-layers", type=int, default=0, help="0 frozen, K top layers, -1 all")
     p.add_argument("--train-embeddings", action="store_true", help="also train the embeddings")
+    p.add_argument(
+        "--cache-lower-states",
+        action="store_true",
+        help="top-k fine-tune: compute the frozen layers once, run only the top k per step (CPU)",
+    )
     p.add_argument("--feature-layers", type=_layers, default=(6,), help="pooled layers, e.g. 3,6")
     p.add_argument("--head-hidden", type=int, default=256, help="head MLP width (0: linear)")
     p.add_argument("--dropout", type=float, default=0.1)
@@ -125,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
         work_dir=args.work_dir,
         finetune_layers=args.finetune_layers,
         train_embeddings=args.train_embeddings,
+        cache_lower_states=args.cache_lower_states,
         feature_layers=args.feature_layers,
         head_hidden=args.head_hidden,
         dropout=args.dropout,

@@ -143,6 +143,11 @@ def render_model_card(config: ArtifactConfig, benchmark: dict[str, Any] | None =
             "all encoder layers fine-tuned"
             if finetune < 0
             else f"top {finetune} encoder layers fine-tuned"
+            + (
+                " (the frozen layers' output computed once, in bf16, and cached)"
+                if trained.get("cache_lower_states")
+                else ""
+            )
         )
     )
     t = config.truncation
@@ -179,7 +184,10 @@ def render_model_card(config: ArtifactConfig, benchmark: dict[str, Any] | None =
         f"Mix: `{training.get('mix', {}).get('path', '?')}` "
         f"(sha256 prefix {training.get('mix', {}).get('sha256_16', '?')}); "
         f"dev split: {training.get('dev_split', '?')}. Counts below are rows with that label; "
-        "a row may label several tasks.",
+        "a row may label several tasks. The mix is rebuilt from the shared data with "
+        "`oneguard data build --out build/mix/train_mix.parquet` (deterministic; its own "
+        "summary lists the rows dropped per source by deduplication against every evaluation "
+        "set).",
         "",
         *_data_section(training),
         "",

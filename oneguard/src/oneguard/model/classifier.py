@@ -5,11 +5,13 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
+from transformers.masking_utils import create_bidirectional_mask
 
 from oneguard.model.encoder import masked_mean
 from oneguard.model.heads import HeadConfig, ModerationHeads
@@ -97,18 +99,56 @@ class ModerationModel(nn.Module):
 
     def prompt_features(self, batch: EncoderBatch) -> torch.Tensor:
         """(B, d): mean over the judged prompt's tokens, per feature layer, concatenated."""
-        mask = batch.segments == SEGMENT_PROMPT
-        return torch.cat([_pool_or_cls(h, mask) for h in self._hidden_states(batch)], dim=-1)
+        return self.pool_prompt(self._hidden_states(batch), batch.segments)
 
     def pair_features(self, batch: EncoderBatch) -> torch.Tensor:
         """(B, 2d): mean over prompt+response tokens, then mean over response tokens."""
-        judged = (batch.segments == SEGMENT_PROMPT) | (batch.segments == SEGMENT_RESPONSE)
-        response = batch.segments == SEGMENT_RESPONSE
-        hidden = self._hidden_states(batch)
+        return self.pool_pair(self._hidden_states(batch), batch.segments)
+
+    @staticmethod
+    def pool_prompt(hidden: Sequence[torch.Tensor], segments: torch.Tensor) -> torch.Tensor:
+        mask = segments == SEGMENT_PROMPT
+        return torch.cat([_pool_or_cls(h, mask) for h in hidden], dim=-1)
+
+    @staticmethod
+    def pool_pair(hidden: Sequence[torch.Tensor], segments: torch.Tensor) -> torch.Tensor:
+        judged = (segments == SEGMENT_PROMPT) | (segments == SEGMENT_RESPONSE)
+        response = segments == SEGMENT_RESPONSE
         return torch.cat(
             [_pool_or_cls(h, judged) for h in hidden] + [_pool_or_cls(h, response) for h in hidden],
             dim=-1,
         )
+
+    # ---- the encoder split in two, for a top-layer fine-tune on cached lower states --------
+    def _layer_mask(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> Any:
+        return create_bidirectional_mask(
+            config=self.encoder.config, inputs_embeds=hidden, attention_mask=attention_mask
+        )
+
+    def states_below(self, batch: EncoderBatch, layer: int) -> torch.Tensor:
+        """(B, T, D) hidden state after the first ``layer`` encoder layers (0: embeddings)."""
+        hidden = self.encoder.embeddings(
+            input_ids=batch.input_ids, token_type_ids=batch.token_type_ids
+        )
+        mask = self._layer_mask(hidden, batch.attention_mask)
+        for block in self.encoder.encoder.layer[:layer]:
+            hidden = block(hidden, mask)
+        return hidden
+
+    def feature_states_from(
+        self, hidden: torch.Tensor, attention_mask: torch.Tensor, layer: int
+    ) -> list[torch.Tensor]:
+        """The feature layers' states, running the encoder on from ``hidden`` (the state after
+        ``layer`` layers); every feature layer must be >= ``layer``."""
+        wanted = self.head_config.feature_layers
+        if min(wanted) < layer:
+            raise ValueError(f"feature layers {wanted} lie below the cached layer {layer}")
+        states = {layer: hidden}
+        mask = self._layer_mask(hidden, attention_mask)
+        for index in range(layer, max(wanted)):
+            hidden = self.encoder.encoder.layer[index](hidden, mask)
+            states[index + 1] = hidden
+        return [states[i] for i in wanted]
 
     # ---- batched inference --------------------------------------------------------------
     def iter_features(
