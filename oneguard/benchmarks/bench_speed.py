@@ -202,8 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"not run: {error}", file=sys.stderr)
         return 3
     report = {
-        "command": "nice -n 10 env PYTHONPATH=oneguard/src .venv/bin/python "
-        "oneguard/benchmarks/bench_speed.py " + " ".join(sys.argv[1:]),
+        "command": "python oneguard/benchmarks/bench_speed.py " + " ".join(sys.argv[1:]),
         "cpu": cpu_name(),
         "threads": args.threads,
         "torch": torch.__version__,
