@@ -142,7 +142,7 @@ def main() -> int:
     parser.add_argument("--model", default=None, help="embedded model (default: shipped)")
     parser.add_argument("--max-f1-drop", type=float, default=0.5, help="points, per task")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=32, help="the embedded default")
     parser.add_argument("--data-dir", default=None, help="shared data folder")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     parser.add_argument(

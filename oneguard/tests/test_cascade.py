@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -226,3 +227,22 @@ def test_a_cascade_for_another_model_is_refused(cascade_dir, tmp_path):
         )
         == 1
     )
+
+
+def test_stage2_fingerprint_follows_weights_not_the_model_card(tmp_path):
+    # Re-rendering a model card or adding benchmark notes must not invalidate a calibration;
+    # changed weights must.
+    from oneguard.backends.cascade import _stage2_fingerprint
+    from oneguard.paths import DEFAULT_MODEL_DIR
+
+    model = tmp_path / "model"
+    shutil.copytree(DEFAULT_MODEL_DIR, model)
+    before = _stage2_fingerprint(str(model))
+    (model / "MODEL_CARD.md").write_text("# another card\n")
+    (model / "benchmark.json").write_text("{}\n")
+    assert _stage2_fingerprint(str(model)) == before
+    heads = next(model.glob("*.safetensors"))
+    data = bytearray(heads.read_bytes())
+    data[-1] ^= 1
+    heads.write_bytes(bytes(data))
+    assert _stage2_fingerprint(str(model)) != before

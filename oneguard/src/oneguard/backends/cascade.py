@@ -20,6 +20,7 @@ possible positive to stage 2.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -222,14 +223,18 @@ class CascadeConfig:
 
 
 def _stage2_fingerprint(model: str | None) -> str | None:
-    """Fingerprint of an embedded model folder (None for a model that is not a folder)."""
+    """Fingerprint of what decides an embedded model's scores - its config and weights, not
+    its model card or benchmark notes - (None for a model that is not a folder)."""
     from oneguard.backends.embedded import resolve_model_dir
     from oneguard.eval.runner import fingerprint_path
 
     try:
-        return fingerprint_path(resolve_model_dir(model))
+        folder = resolve_model_dir(model)
+        files = sorted([folder / "config.json", *folder.glob("*.safetensors")])
+        parts = [fingerprint_path(f) for f in files]
     except (OSError, ValueError):
         return None
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -247,7 +252,7 @@ class CascadeBackend:
         *,
         stage2: Backend | None = None,
         settle_positives: bool = True,
-        batch_size: int = 64,
+        batch_size: int = 32,
         **stage2_kwargs: Any,
     ) -> None:
         """Load stage 1 from the folder and build stage 2 as recorded there (``stage2_kwargs``
@@ -261,7 +266,12 @@ class CascadeBackend:
         self.model_dir = Path(model)
         self.config = CascadeConfig.read(self.model_dir)
         self.stage1 = TfidfBackend(model=self.model_dir / STAGE1_DIR)
-        self.stage2 = stage2 if stage2 is not None else self._load_stage2(stage2_kwargs)
+        if stage2 is None:
+            if self.config.stage2.get("backend", "embedded") == "embedded":
+                # Same encoder batches as the encoder alone: batch size sets its padding cost.
+                stage2_kwargs.setdefault("batch_size", batch_size)
+            stage2 = self._load_stage2(stage2_kwargs)
+        self.stage2 = stage2
         self.settle_positives = settle_positives
         self.default_batch_size = batch_size
         #: Items classified, and how many of them stage 1 settled alone (for reports).
