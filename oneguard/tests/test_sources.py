@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURES
 from oneguard.data.registry import ROLES, all_sources, load_source
 from oneguard.data.sources._formats import SourceFormatError
 from oneguard.schema import Record
@@ -23,7 +24,7 @@ from oneguard.taxonomy import (
     subcategory_for,
 )
 
-DATA = Path(__file__).parent / "fixtures" / "moderation"
+DATA = FIXTURES / "moderation"
 TASKS = {"prompt", "response", "refusal", "category", "adversarial"}
 #: Owned by the GuardReasoner loader (tested in its own module).
 OTHER_OWNERS = {"guardreasoner_benchmarks"}
