@@ -137,6 +137,20 @@ def test_model_identity_fingerprints_model_files(tmp_path):
     assert before.startswith("rules|")
 
 
+def test_model_identity_of_an_artifact_ignores_its_card(tmp_path):
+    # An embedded artifact's predictions follow its config and weights: rewriting the model
+    # card (as bench_default_model --update-card does) keeps the cache; touching a weight not.
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "heads.safetensors").write_bytes(b"w1")
+    (tmp_path / "MODEL_CARD.md").write_text("card v1")
+    before = model_identity(RuleBackend(model=str(tmp_path)))
+    (tmp_path / "MODEL_CARD.md").write_text("card v2 with benchmark numbers")
+    (tmp_path / "benchmark.json").write_text("{}")
+    assert model_identity(RuleBackend(model=str(tmp_path))) == before
+    (tmp_path / "encoder_delta.safetensors").write_bytes(b"d1")
+    assert model_identity(RuleBackend(model=str(tmp_path))) != before
+
+
 def test_report_files(suite, tmp_path):
     run = run_benchmarks(Guard(RuleBackend()), suite, label="Rules", progress=False)
     paths = write_report(run, tmp_path / "out", comparisons=[MeasuredRow("Other", {"aegis": 0.25})])

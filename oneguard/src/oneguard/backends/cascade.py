@@ -20,7 +20,6 @@ possible positive to stage 2.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -226,15 +225,12 @@ def _stage2_fingerprint(model: str | None) -> str | None:
     """Fingerprint of what decides an embedded model's scores - its config and weights, not
     its model card or benchmark notes - (None for a model that is not a folder)."""
     from oneguard.backends.embedded import resolve_model_dir
-    from oneguard.eval.runner import fingerprint_path
+    from oneguard.eval.runner import fingerprint_model
 
     try:
-        folder = resolve_model_dir(model)
-        files = sorted([folder / "config.json", *folder.glob("*.safetensors")])
-        parts = [fingerprint_path(f) for f in files]
+        return fingerprint_model(resolve_model_dir(model))
     except (OSError, ValueError):
         return None
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
 # ---------------------------------------------------------------------------------------------

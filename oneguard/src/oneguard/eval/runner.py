@@ -54,6 +54,19 @@ def fingerprint_path(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def fingerprint_model(path: Path) -> str:
+    """Fingerprint of what decides a model's outputs. An embedded artifact is hashed by its
+    config and weights only, so re-rendering its model card or benchmark notes keeps the
+    cached predictions; any other file or folder by everything in it."""
+    from oneguard.model.artifact import CONFIG_FILE, is_artifact
+
+    if not is_artifact(path):
+        return fingerprint_path(path)
+    files = sorted([path / CONFIG_FILE, *path.glob("*.safetensors")])
+    parts = [fingerprint_path(f) for f in files]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
 def _describe_model(backend: Backend, model: str | os.PathLike[str] | None) -> str:
     explicit = getattr(backend, "identity", None)
     if isinstance(explicit, str) and explicit:
@@ -63,11 +76,11 @@ def _describe_model(backend: Backend, model: str | os.PathLike[str] | None) -> s
     for candidate in named:  # a model on disk: its files decide
         path = Path(candidate)
         if path.exists():
-            return f"{path.resolve()}@{fingerprint_path(path)}"
+            return f"{path.resolve()}@{fingerprint_model(path)}"
     if named:  # a hub name or the like
         return str(named[0])
     if backend.name == "embedded" and DEFAULT_MODEL_DIR.exists():
-        return f"{DEFAULT_MODEL_DIR}@{fingerprint_path(DEFAULT_MODEL_DIR)}"
+        return f"{DEFAULT_MODEL_DIR}@{fingerprint_model(DEFAULT_MODEL_DIR)}"
     return "no model path"
 
 
