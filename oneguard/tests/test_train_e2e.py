@@ -142,6 +142,36 @@ def test_finetuning_stores_an_fp16_delta_that_round_trips(tiny, tmp_path):
     )
 
 
+def test_warm_start_continues_from_a_trained_model_and_keeps_its_delta(tiny, tmp_path):
+    stage1 = tmp_path / "stage1"
+    train(config(tiny, stage1, finetune_layers=1, epochs=2))
+    first_delta = load_file(str(stage1 / DELTA_FILE))
+    # Stage 2 trains only the heads (frozen encoder) on top of stage 1's fine-tuned layer.
+    stage2 = tmp_path / "stage2"
+    train(config(tiny, stage2, init_from=stage1, epochs=1))
+    stored = ArtifactConfig.read(stage2)
+    assert stored.delta_tensors == ArtifactConfig.read(stage1).delta_tensors
+    assert stored.training["init_from"]["path"] == str(stage1)
+    assert "Stage 1" in (stage2 / "MODEL_CARD.md").read_text()
+    # The inherited layer is carried over unchanged; the heads started from stage 1's.
+    model, _ = load_artifact(stage2, encoder_path=tiny[0])
+    params = dict(model.encoder.named_parameters())
+    for name, value in first_delta.items():
+        assert torch.equal(params[name], value.float())
+    stage1_heads = load_file(str(stage1 / HEADS_FILE))
+    stage2_heads = load_file(str(stage2 / HEADS_FILE))
+    assert any(not torch.equal(stage1_heads[k], stage2_heads[k]) for k in stage1_heads)
+
+
+def test_warm_start_rejects_a_model_with_other_heads(tiny, tmp_path):
+    stage1 = tmp_path / "stage1"
+    train(config(tiny, stage1, epochs=1))
+    with pytest.raises(TrainError, match="--feature-layers"):
+        train(config(tiny, tmp_path / "b", init_from=stage1, head_hidden=8))
+    with pytest.raises(TrainError, match="no such model folder"):
+        train(config(tiny, tmp_path / "c", init_from=tmp_path / "missing"))
+
+
 def test_interrupted_run_resumes_from_its_checkpoint(tiny, tmp_path):
     work = tmp_path / "work"
     first = train(

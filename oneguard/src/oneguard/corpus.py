@@ -45,6 +45,7 @@ from oneguard.files import (
     RowReader,
     format_for_path,
 )
+from oneguard.paths import fingerprint_path
 from oneguard.policy import Policy, output_columns
 from oneguard.schema import Item, Result
 
@@ -500,7 +501,6 @@ def _write_manifest(out_dir: Path, manifest: dict[str, Any]) -> None:
 def _policy_fingerprint(policy: str | None) -> str | None:
     if policy is None:
         return None
-    from oneguard.eval.runner import fingerprint_path
     from oneguard.policy import SHIPPED_DIR, SHIPPED_POLICIES
 
     path = Path(policy)

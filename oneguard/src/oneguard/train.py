@@ -36,7 +36,12 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from oneguard.model.artifact import ArtifactConfig, save_artifact, trainable_encoder_tensors
+from oneguard.model.artifact import (
+    ArtifactConfig,
+    load_artifact,
+    save_artifact,
+    trainable_encoder_tensors,
+)
 from oneguard.model.card import write_model_card
 from oneguard.model.classifier import ModerationModel
 from oneguard.model.encoder import (
@@ -69,7 +74,7 @@ from oneguard.model.training_data import (
     split_indices,
 )
 from oneguard.model.truncation import TruncationPolicy
-from oneguard.paths import cache_dir
+from oneguard.paths import cache_dir, fingerprint_model
 from oneguard.taxonomy import CATEGORY_CLASSES
 
 __all__ = [
@@ -96,6 +101,9 @@ class TrainConfig:
     finetune_layers: int = 0
     #: Also train the token/position embeddings (makes the delta ~23 MB larger).
     train_embeddings: bool = False
+    #: Start from this trained artifact's encoder and heads instead of the packaged encoder
+    #: and fresh heads: a further training stage (new optimiser and schedule).
+    init_from: Path | None = None
     #: Top-k fine-tune: compute the frozen layers' output once and run only the top k layers
     #: per step (see :class:`oneguard.model.features.CachedLowerStates`); the CPU regime.
     cache_lower_states: bool = False
@@ -178,7 +186,8 @@ class TrainConfig:
 
     def key_fields(self) -> dict[str, Any]:
         """What determines the trained weights (and so which checkpoint may be resumed)."""
-        skip = {"mix", "out", "work_dir", "encoder", "device", "checkpoint_every", "threads"}
+        skip = {"mix", "out", "work_dir", "encoder", "init_from", "device", "checkpoint_every"}
+        skip |= {"threads"}
         skip |= {"progress", "command", "time_budget_s", "eval_batch_size"}
         data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
         data["feature_layers"] = list(self.feature_layers)
@@ -401,6 +410,26 @@ def set_trainable(model: ModerationModel, finetune_layers: int, train_embeddings
             p.requires_grad = True
 
 
+def warm_start(model: ModerationModel, artifact: Path, encoder_path: Path | None) -> list[str]:
+    """Load a trained artifact's encoder delta and heads into ``model``; returns the encoder
+    tensors the artifact had changed (they stay part of the new artifact's delta)."""
+    if not Path(artifact).is_dir():
+        raise TrainError(f"--init-from {artifact}: no such model folder")
+    try:
+        source, source_config = load_artifact(artifact, encoder_path=encoder_path)
+    except (OSError, ValueError) as exc:
+        raise TrainError(f"--init-from {artifact}: {exc}") from None
+    if source_config.heads != model.head_config:
+        raise TrainError(
+            f"--init-from {artifact}: its heads ({source_config.heads}) differ from this run's "
+            f"({model.head_config}); pass the same --feature-layers and --head-hidden"
+        )
+    with torch.no_grad():
+        model.encoder.load_state_dict(source.encoder.state_dict())
+        model.heads.load_state_dict(source.heads.state_dict())
+    return list(source_config.delta_tensors)
+
+
 def _param_groups(model: ModerationModel, config: TrainConfig) -> list[dict[str, Any]]:
     def split(named: list[tuple[str, nn.Parameter]]) -> tuple[list, list]:
         decay = [p for n, p in named if p.ndim > 1]
@@ -516,14 +545,23 @@ def train(config: TrainConfig) -> TrainSummary:
     model = ModerationModel(
         load_encoder(encoder_path), load_tokenizer(encoder_path), policy, head_config
     )
+    inherited_delta: list[str] = []
+    encoder_key = encoder_fingerprint(encoder_path)
+    init_record = None
+    if config.init_from is not None:
+        inherited_delta = warm_start(model, Path(config.init_from), config.encoder)
+        init_record = {
+            "path": str(config.init_from),
+            "fingerprint": fingerprint_model(Path(config.init_from)),
+            "command": ArtifactConfig.read(config.init_from).training.get("command"),
+        }
+        encoder_key += f"+{init_record['fingerprint']}"
     set_trainable(model, config.finetune_layers, config.train_embeddings)
     model.to(device)
 
     mix_digest = _file_digest(Path(config.mix))
     run_key = hashlib.sha256(
-        json.dumps(
-            [config.key_fields(), mix_digest, encoder_fingerprint(encoder_path)], default=str
-        ).encode()
+        json.dumps([config.key_fields(), mix_digest, encoder_key], default=str).encode()
     ).hexdigest()[:16]
     work_dir = Path(config.work_dir) if config.work_dir else cache_dir() / "train" / run_key
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -533,7 +571,7 @@ def train(config: TrainConfig) -> TrainSummary:
             model,
             examples,
             np.concatenate([train_rows, dev_rows]),
-            encoder_fingerprint=encoder_fingerprint(encoder_path),
+            encoder_fingerprint=encoder_key,
             batch_size=config.eval_batch_size,
             device=device,
             progress=config.progress,
@@ -663,7 +701,8 @@ def train(config: TrainConfig) -> TrainSummary:
     thresholds, dev_metrics = dev_report(examples, dev_rows, probs)
 
     # ---- artifact
-    delta = [] if config.frozen else trainable_encoder_tensors(model)
+    trained = [] if config.frozen else trainable_encoder_tensors(model)
+    delta = [n for n, _ in model.encoder.named_parameters() if n in {*trained, *inherited_delta}]
     model.to("cpu")
     artifact = ArtifactConfig(
         truncation=policy,
@@ -677,6 +716,7 @@ def train(config: TrainConfig) -> TrainSummary:
                 k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()
             },
             "mix": {"path": str(config.mix), "sha256_16": mix_digest},
+            "init_from": init_record,
             "dev_split": dev_how,
             "rows": {"train": int(len(train_rows)), "dev": int(len(dev_rows))},
             "data_table": data_table(examples, train_rows, dev_rows),

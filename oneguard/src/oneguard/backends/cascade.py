@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from oneguard.backends.base import Backend
+from oneguard.paths import fingerprint_model, fingerprint_path
 from oneguard.schema import COMPLIANCE, HARMFUL, REFUSAL, TASKS, UNHARMFUL, Item, Result
 
 FORMAT = "oneguard-cascade-1"
@@ -225,7 +226,6 @@ def _stage2_fingerprint(model: str | None) -> str | None:
     """Fingerprint of what decides an embedded model's scores - its config and weights, not
     its model card or benchmark notes - (None for a model that is not a folder)."""
     from oneguard.backends.embedded import resolve_model_dir
-    from oneguard.eval.runner import fingerprint_model
 
     try:
         return fingerprint_model(resolve_model_dir(model))
@@ -304,7 +304,6 @@ class CascadeBackend:
 
     @property
     def identity(self) -> str:
-        from oneguard.eval.runner import fingerprint_path
 
         inner = getattr(self.stage2, "identity", None) or getattr(self.stage2, "model_dir", "")
         positives = "" if self.settle_positives else "|negatives-only"

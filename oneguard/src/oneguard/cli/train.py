@@ -71,6 +71,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--finetune-layers", type=int, default=0, help="0 frozen, K top layers, -1 all")
     p.add_argument("--train-embeddings", action="store_true", help="also train the embeddings")
     p.add_argument(
+        "--init-from",
+        type=Path,
+        default=None,
+        metavar="MODEL_DIR",
+        help="start from a trained model folder (its encoder and heads) instead of the packaged "
+        "encoder: a further training stage with a fresh optimiser and schedule, e.g. one more "
+        "epoch on the shipped default",
+    )
+    p.add_argument(
         "--cache-lower-states",
         action="store_true",
         help="top-k fine-tune: compute the frozen layers once, run only the top k per step (CPU)",
@@ -133,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
         work_dir=args.work_dir,
         finetune_layers=args.finetune_layers,
         train_embeddings=args.train_embeddings,
+        init_from=args.init_from,
         cache_lower_states=args.cache_lower_states,
         feature_layers=args.feature_layers,
         head_hidden=args.head_hidden,

@@ -24,47 +24,15 @@ from oneguard.api import Guard
 from oneguard.backends import Backend
 from oneguard.eval.metrics import BinaryMetrics, binary_metrics
 from oneguard.eval.suites import POSITIVE_LABEL, Benchmark
-from oneguard.paths import DEFAULT_MODEL_DIR, cache_dir
+from oneguard.paths import DEFAULT_MODEL_DIR, cache_dir, fingerprint_model
 from oneguard.schema import TASKS, Item, Result
 
-#: Files larger than this are fingerprinted by size and mtime instead of content.
-_HASH_LIMIT_BYTES = 256 * 1024 * 1024
 #: Attributes a backend may carry that name its model (checked in this order).
 _MODEL_ATTRIBUTES = ("model_dir", "model_path", "model_name", "model")
 
 
 # ---------------------------------------------------------------------------------------------
 # Model identity
-
-
-def fingerprint_path(path: Path) -> str:
-    """A short hash of a file or directory tree: names, sizes and contents."""
-    digest = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for file in files:
-        stat = file.stat()
-        rel = file.name if file == path else file.relative_to(path).as_posix()
-        digest.update(f"{rel}\0{stat.st_size}\0".encode())
-        if stat.st_size > _HASH_LIMIT_BYTES:
-            digest.update(str(stat.st_mtime_ns).encode())
-            continue
-        with file.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()[:16]
-
-
-def fingerprint_model(path: Path) -> str:
-    """Fingerprint of what decides a model's outputs. An embedded artifact is hashed by its
-    config and weights only, so re-rendering its model card or benchmark notes keeps the
-    cached predictions; any other file or folder by everything in it."""
-    from oneguard.model.artifact import CONFIG_FILE, is_artifact
-
-    if not is_artifact(path):
-        return fingerprint_path(path)
-    files = sorted([path / CONFIG_FILE, *path.glob("*.safetensors")])
-    parts = [fingerprint_path(f) for f in files]
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
 def _describe_model(backend: Backend, model: str | os.PathLike[str] | None) -> str:

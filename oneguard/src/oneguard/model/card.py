@@ -132,6 +132,19 @@ def _benchmark_section(bench: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _init_lines(init: dict[str, Any] | None) -> list[str]:
+    """A warm-started model needs its starting point's command too to be reproduced."""
+    if not init:
+        return []
+    return [
+        f"Stage 1 (the starting point, `{init.get('path')}`, fingerprint "
+        f"{init.get('fingerprint')}): `{init.get('command') or '(not recorded)'}`",
+        "",
+        "Stage 2 (this model, `--init-from` the stage-1 output):",
+        "",
+    ]
+
+
 def render_model_card(config: ArtifactConfig, benchmark: dict[str, Any] | None = None) -> str:
     training = config.training
     trained = training.get("config", {})
@@ -193,6 +206,7 @@ def render_model_card(config: ArtifactConfig, benchmark: dict[str, Any] | None =
         "",
         "## Training",
         "",
+        *_init_lines(training.get("init_from")),
         f"Command: `{training.get('command') or '(not recorded)'}`",
         "",
         f"{training.get('steps', '?')} steps of batch {training.get('batch_size', '?')} on "
