@@ -12,7 +12,8 @@ task labelled ``unknown`` contributes no loss for that row. Two regimes share on
 Thresholds are picked on the dev split (the mix's ``split == "dev"`` rows, else a seeded
 group split of the training rows) to maximise dev F1 per binary task, never on a benchmark.
 A checkpoint every ``checkpoint_every`` steps lets the same command resume after an
-interruption.
+interruption. ``init_from`` starts a further stage (say, one more epoch) from a trained model
+rather than from the packaged encoder.
 """
 
 from __future__ import annotations
@@ -187,8 +188,7 @@ class TrainConfig:
     def key_fields(self) -> dict[str, Any]:
         """What determines the trained weights (and so which checkpoint may be resumed)."""
         skip = {"mix", "out", "work_dir", "encoder", "init_from", "device", "checkpoint_every"}
-        skip |= {"threads"}
-        skip |= {"progress", "command", "time_budget_s", "eval_batch_size"}
+        skip |= {"threads", "progress", "command", "time_budget_s", "eval_batch_size"}
         data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
         data["feature_layers"] = list(self.feature_layers)
         return data

@@ -137,8 +137,9 @@ def _init_lines(init: dict[str, Any] | None) -> list[str]:
     if not init:
         return []
     return [
-        f"Stage 1 (the starting point, `{init.get('path')}`, fingerprint "
-        f"{init.get('fingerprint')}): `{init.get('command') or '(not recorded)'}`",
+        f"Stage 1 (the starting point: the model at `{init.get('path')}` when stage 2 ran, "
+        f"weights fingerprint {init.get('fingerprint')}): "
+        f"`{init.get('command') or '(not recorded)'}`",
         "",
         "Stage 2 (this model, `--init-from` the stage-1 output):",
         "",
