@@ -163,6 +163,16 @@ def test_warm_start_continues_from_a_trained_model_and_keeps_its_delta(tiny, tmp
     assert any(not torch.equal(stage1_heads[k], stage2_heads[k]) for k in stage1_heads)
 
 
+def test_a_chain_of_warm_starts_lists_every_stage_in_the_card(tiny, tmp_path):
+    train(config(tiny, tmp_path / "s1", epochs=1))
+    train(config(tiny, tmp_path / "s2", init_from=tmp_path / "s1", epochs=1))
+    train(config(tiny, tmp_path / "s3", init_from=tmp_path / "s2", epochs=1))
+    card = (tmp_path / "s3" / "MODEL_CARD.md").read_text()
+    s1, s2, s3 = (card.index(f"Stage {n} ") for n in (1, 2, 3))
+    assert s1 < s2 < s3
+    assert f"`{tmp_path / 's1'}`" in card[s1:s2] and f"`{tmp_path / 's2'}`" in card[s2:s3]
+
+
 def test_warm_start_rejects_a_model_with_other_heads(tiny, tmp_path):
     stage1 = tmp_path / "stage1"
     train(config(tiny, stage1, epochs=1))

@@ -550,10 +550,12 @@ def train(config: TrainConfig) -> TrainSummary:
     init_record = None
     if config.init_from is not None:
         inherited_delta = warm_start(model, Path(config.init_from), config.encoder)
+        parent = ArtifactConfig.read(config.init_from).training
         init_record = {
             "path": str(config.init_from),
             "fingerprint": fingerprint_model(Path(config.init_from)),
-            "command": ArtifactConfig.read(config.init_from).training.get("command"),
+            "command": parent.get("command"),
+            "init_from": parent.get("init_from"),  # the starting point's own starting point
         }
         encoder_key += f"+{init_record['fingerprint']}"
     set_trainable(model, config.finetune_layers, config.train_embeddings)

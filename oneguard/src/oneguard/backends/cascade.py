@@ -304,7 +304,6 @@ class CascadeBackend:
 
     @property
     def identity(self) -> str:
-
         inner = getattr(self.stage2, "identity", None) or getattr(self.stage2, "model_dir", "")
         positives = "" if self.settle_positives else "|negatives-only"
         return f"cascade-{fingerprint_path(self.model_dir)}|{inner}{positives}"

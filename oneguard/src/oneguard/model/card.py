@@ -133,17 +133,22 @@ def _benchmark_section(bench: dict[str, Any]) -> list[str]:
 
 
 def _init_lines(init: dict[str, Any] | None) -> list[str]:
-    """A warm-started model needs its starting point's command too to be reproduced."""
-    if not init:
-        return []
-    return [
-        f"Stage 1 (the starting point: the model at `{init.get('path')}` when stage 2 ran, "
-        f"weights fingerprint {init.get('fingerprint')}): "
-        f"`{init.get('command') or '(not recorded)'}`",
-        "",
-        "Stage 2 (this model, `--init-from` the stage-1 output):",
-        "",
-    ]
+    """A warm-started model is reproduced by its starting points' commands, oldest first."""
+    chain = []
+    while init:
+        chain.append(init)
+        init = init.get("init_from")
+    lines = []
+    for stage, start in enumerate(reversed(chain), 1):
+        lines += [
+            f"Stage {stage} (the model at `{start.get('path')}` when stage {stage + 1} ran, "
+            f"weights fingerprint {start.get('fingerprint')}): "
+            f"`{start.get('command') or '(not recorded)'}`",
+            "",
+        ]
+    if chain:
+        lines += [f"Stage {len(chain) + 1} (this model, `--init-from` the stage before):", ""]
+    return lines
 
 
 def render_model_card(config: ArtifactConfig, benchmark: dict[str, Any] | None = None) -> str:
