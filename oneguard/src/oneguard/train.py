@@ -410,24 +410,28 @@ def set_trainable(model: ModerationModel, finetune_layers: int, train_embeddings
             p.requires_grad = True
 
 
-def warm_start(model: ModerationModel, artifact: Path, encoder_path: Path | None) -> list[str]:
-    """Load a trained artifact's encoder delta and heads into ``model``; returns the encoder
-    tensors the artifact had changed (they stay part of the new artifact's delta)."""
+def warm_start(
+    artifact: Path,
+    encoder_path: Path | None,
+    policy: TruncationPolicy,
+    head_config: HeadConfig,
+) -> tuple[ModerationModel, ArtifactConfig]:
+    """The model to train, built on a trained artifact's encoder (delta applied) with its
+    heads; the artifact's config says which encoder tensors it had changed."""
     if not Path(artifact).is_dir():
         raise TrainError(f"--init-from {artifact}: no such model folder")
     try:
         source, source_config = load_artifact(artifact, encoder_path=encoder_path)
     except (OSError, ValueError) as exc:
         raise TrainError(f"--init-from {artifact}: {exc}") from None
-    if source_config.heads != model.head_config:
+    if source_config.heads != head_config:
         raise TrainError(
             f"--init-from {artifact}: its heads ({source_config.heads}) differ from this run's "
-            f"({model.head_config}); pass the same --feature-layers and --head-hidden"
+            f"({head_config}); pass the same --feature-layers and --head-hidden"
         )
-    with torch.no_grad():
-        model.encoder.load_state_dict(source.encoder.state_dict())
-        model.heads.load_state_dict(source.heads.state_dict())
-    return list(source_config.delta_tensors)
+    model = ModerationModel(source.encoder, source.tokenizer, policy, head_config)
+    model.heads.load_state_dict(source.heads.state_dict())
+    return model, source_config
 
 
 def _param_groups(model: ModerationModel, config: TrainConfig) -> list[dict[str, Any]]:
@@ -542,20 +546,21 @@ def train(config: TrainConfig) -> TrainSummary:
     head_config = HeadConfig(
         hidden=config.head_hidden, dropout=config.dropout, feature_layers=config.feature_layers
     )
-    model = ModerationModel(
-        load_encoder(encoder_path), load_tokenizer(encoder_path), policy, head_config
-    )
     inherited_delta: list[str] = []
     encoder_key = encoder_fingerprint(encoder_path)
     init_record = None
-    if config.init_from is not None:
-        inherited_delta = warm_start(model, Path(config.init_from), config.encoder)
-        parent = ArtifactConfig.read(config.init_from).training
+    if config.init_from is None:
+        model = ModerationModel(
+            load_encoder(encoder_path), load_tokenizer(encoder_path), policy, head_config
+        )
+    else:
+        model, start = warm_start(Path(config.init_from), config.encoder, policy, head_config)
+        inherited_delta = list(start.delta_tensors)
         init_record = {
             "path": str(config.init_from),
             "fingerprint": fingerprint_model(Path(config.init_from)),
-            "command": parent.get("command"),
-            "init_from": parent.get("init_from"),  # the starting point's own starting point
+            "command": start.training.get("command"),
+            "init_from": start.training.get("init_from"),  # its own starting point, if any
         }
         encoder_key += f"+{init_record['fingerprint']}"
     set_trainable(model, config.finetune_layers, config.train_embeddings)
