@@ -27,6 +27,7 @@ from typing import Any
 import torch
 from oneguard.api import Guard
 from oneguard.data.registry import get_source
+from oneguard.eval.metrics import mean_or_none
 from oneguard.eval.runner import PredictionCache, model_identity, run_benchmarks
 from oneguard.eval.suites import Benchmark, resolve_moderation_dir
 
@@ -63,13 +64,6 @@ def load_held_out(data_dir: str | None) -> list[Benchmark]:
     return benchmarks
 
 
-def _mean(values: list[float | None]) -> float | None:
-    """Mean over the sets where F1 is defined (a set without predicted or gold positives has
-    none)."""
-    known = [v for v in values if v is not None]
-    return sum(known) / len(known) if known else None
-
-
 def measure(guards: dict[str, Guard], benchmarks: list[Benchmark]) -> dict[str, Any]:
     cache = PredictionCache()
     runs = {}
@@ -85,7 +79,8 @@ def measure(guards: dict[str, Guard], benchmarks: list[Benchmark]) -> dict[str, 
     for task in ("prompt", "response"):
         names = [b.name for b in benchmarks if b.task == task]
         averages[task] = {
-            label: _mean([run["benchmarks"][n]["f1"] for n in names]) for label, run in runs.items()
+            label: mean_or_none([run["benchmarks"][n]["f1"] for n in names])
+            for label, run in runs.items()
         }
     return {"runs": runs, "averages": averages}
 

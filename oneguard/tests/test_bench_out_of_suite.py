@@ -46,7 +46,7 @@ def test_report_gives_per_set_and_average_margins(bench, fixtures_dir, tmp_path)
         assert payload["runs"]["model"]["benchmarks"][b.name]["n"] == len(b.records)
     for task in ("prompt", "response"):
         f1s = [payload["runs"]["model"]["benchmarks"][b.name]["f1"] for b in benchmarks]
-        f1s = [f for b, f in zip(benchmarks, f1s, strict=True) if b.task == task and f is not None]
+        f1s = [f for b, f in zip(benchmarks, f1s, strict=True) if b.task == task]
         assert payload["averages"][task]["model"] == pytest.approx(sum(f1s) / len(f1s))
         # The same model on both sides: every margin is zero.
         assert f"| {task} |" in markdown and "+0.0 |" in markdown
