@@ -192,6 +192,9 @@ def test_interrupted_run_resumes_from_its_checkpoint(tiny, tmp_path):
     assert second.resumed_from == 1
     assert second.steps == 4 * 3
     assert not (work / CHECKPOINT_FILE).exists()  # a finished run cleans up
+    # The card says the recorded time covers only the steps after the checkpoint.
+    assert "resumed from its step-1 checkpoint" in (tmp_path / "b" / "MODEL_CARD.md").read_text()
+    assert "resumed from" not in (tmp_path / "a" / "MODEL_CARD.md").read_text()
 
 
 def test_same_seed_gives_the_same_model(tiny, tmp_path):

@@ -151,6 +151,14 @@ def _init_lines(init: dict[str, Any] | None) -> list[str]:
     return lines
 
 
+def _resumed(training: dict[str, Any]) -> str:
+    """A resumed run times only the steps after its checkpoint; say so."""
+    start = training.get("resumed_from_step") or 0
+    if not start:
+        return ""
+    return f" (resumed from its step-{start} checkpoint: the time covers the steps after it)"
+
+
 def render_model_card(config: ArtifactConfig, benchmark: dict[str, Any] | None = None) -> str:
     training = config.training
     trained = training.get("config", {})
@@ -217,7 +225,8 @@ def render_model_card(config: ArtifactConfig, benchmark: dict[str, Any] | None =
         "",
         f"{training.get('steps', '?')} steps of batch {training.get('batch_size', '?')} on "
         f"{training.get('device', '?')} ({training.get('precision', '?')}), "
-        f"{training.get('train_seconds', '?')} s in the training loop; seed {trained.get('seed', '?')}."
+        f"{training.get('train_seconds', '?')} s in the training loop{_resumed(training)}; "
+        f"seed {trained.get('seed', '?')}."
         + (" Stopped early by the time budget." if training.get("stopped_early") else ""),
         "",
         "## Dev-split metrics",
