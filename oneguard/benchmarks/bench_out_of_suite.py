@@ -146,7 +146,10 @@ def main(argv: list[str] | None = None) -> int:
             f"--tfidf {args.tfidf}: no such folder (fit it with oneguard eval --fit-tfidf)"
         )
     torch.set_num_threads(args.threads)
-    benchmarks = load_held_out(args.data_dir)
+    try:
+        benchmarks = load_held_out(args.data_dir)
+    except FileNotFoundError as err:
+        parser.error(str(err))
     guards = {
         "OneGuard": Guard.load(args.model),
         "TF-IDF + LR": Guard.load(str(args.tfidf), backend="tfidf"),

@@ -49,5 +49,13 @@ def test_report_gives_per_set_and_average_margins(bench, fixtures_dir, tmp_path)
         f1s = [f for b, f in zip(benchmarks, f1s, strict=True) if b.task == task]
         assert payload["averages"][task]["model"] == pytest.approx(sum(f1s) / len(f1s))
         # The same model on both sides: every margin is zero.
-        assert f"| {task} |" in markdown and "+0.0 |" in markdown
+        average_row = next(line for line in markdown.splitlines() if line.startswith(f"| {task} |"))
+        assert average_row.endswith("| +0.0 |")
     assert "-0." not in markdown.split("| Average |")[1]
+
+
+def test_missing_data_is_a_clear_error(bench, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        bench.main(["--tfidf", str(tmp_path), "--data-dir", str(tmp_path / "nowhere")])
+    assert exit_info.value.code == 2
+    assert "not found" in capsys.readouterr().err
