@@ -19,9 +19,9 @@ PINS := \
 	openai==3.57.0 prometheus-client==0.26.0 \
 	typer==0.29.2 rich==15.0.0 tqdm==4.70.1 matplotlib==3.11.2 pyyaml==6.0.4 \
 	"ray[data]==2.60.0" \
-	pytest==9.2.0 ruff==0.17.6 selenium==4.40.0
+	pytest==9.2.0 ruff==0.17.6 mypy==2.4.1 selenium==4.40.0
 
-.PHONY: all venv test demo lint format clean
+.PHONY: all venv test typecheck demo lint format clean
 
 all: venv
 
@@ -36,6 +36,12 @@ venv: $(VENV)/.installed
 
 test: venv
 	$(PY) -m pytest oneguard/tests mixpro/tests
+	$(MAKE) typecheck
+
+# Each package's [tool.mypy] section (pyproject.toml) says what is checked.
+typecheck: venv
+	cd oneguard && ../$(VENV)/bin/mypy
+	cd mixpro && ../$(VENV)/bin/mypy
 
 demo: venv
 	$(VENV)/bin/oneguard demo

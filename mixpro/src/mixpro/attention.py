@@ -15,6 +15,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import cast
 
 import torch
 from torch import nn
@@ -60,18 +61,25 @@ def _unsupported_reason(vit: nn.Module) -> str | None:
 
 
 def _last_attention(vit: nn.Module) -> nn.Module:
-    attention = getattr(vit.blocks[-1], "attn", None)
+    # _unsupported_reason has checked that ``blocks`` is a non-empty Sequential or ModuleList.
+    blocks = cast("nn.Sequential | nn.ModuleList", vit.blocks)
+    attention = getattr(blocks[-1], "attn", None)
     qkv = getattr(attention, "qkv", None)
-    if not isinstance(qkv, nn.Linear) or not isinstance(getattr(attention, "num_heads", None), int):
+    num_heads = getattr(attention, "num_heads", None)
+    if (
+        not isinstance(attention, nn.Module)
+        or not isinstance(qkv, nn.Linear)
+        or not isinstance(num_heads, int)
+    ):
         raise TypeError(
             f"capture_cls_attention: the last block of {type(vit).__name__} has no timm-style "
             f"attention (`attn.qkv` Linear and `attn.num_heads`); got "
             f"{type(attention).__name__}"
         )
-    if qkv.out_features % (3 * attention.num_heads):
+    if qkv.out_features % (3 * num_heads):
         raise TypeError(
             f"capture_cls_attention: qkv width {qkv.out_features} is not 3 × num_heads "
-            f"({attention.num_heads}) × head_dim"
+            f"({num_heads}) × head_dim"
         )
     return attention
 
@@ -85,11 +93,14 @@ def cls_attention_from_qkv(
     """Class-token row of ``attention``'s softmax from its ``qkv`` output (B, N, 3·H·d), averaged
     over heads, patch columns only: (B, N − num_prefix_tokens), float32."""
     batch, tokens, _ = qkv_out.shape
-    heads = attention.num_heads
+    # timm's Attention: ``num_heads`` int, ``q_norm``/``k_norm`` modules (Identity or norms).
+    heads = cast(int, attention.num_heads)
+    q_norm = cast(nn.Module, attention.q_norm)
+    k_norm = cast(nn.Module, attention.k_norm)
     head_dim = qkv_out.shape[-1] // (3 * heads)
     qkv = qkv_out.reshape(batch, tokens, 3, heads, head_dim)
-    query = attention.q_norm(qkv[:, :1, 0].transpose(1, 2))  # (B, H, 1, d)
-    keys = attention.k_norm(qkv[:, :, 1].transpose(1, 2))  # (B, H, N, d)
+    query = q_norm(qkv[:, :1, 0].transpose(1, 2))  # (B, H, 1, d)
+    keys = k_norm(qkv[:, :, 1].transpose(1, 2))  # (B, H, N, d)
     scale = getattr(attention, "scale", head_dim**-0.5)
     with torch.autocast(device_type=qkv_out.device.type, enabled=False):
         scores = (query.float() * scale) @ keys.float().transpose(-2, -1)  # (B, H, 1, N)
@@ -160,7 +171,7 @@ def capture_cls_attention(
 
     handles = [
         attention.register_forward_pre_hook(remember_mask, with_kwargs=True),
-        attention.qkv.register_forward_hook(capture_row),
+        cast(nn.Linear, attention.qkv).register_forward_hook(capture_row),
     ]
     try:
         yield capture

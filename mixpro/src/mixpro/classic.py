@@ -68,12 +68,14 @@ class _BoxRecordingMixup(Mixup):
     last_lam: float | torch.Tensor = 1.0
 
     def _mix_elem(self, x: torch.Tensor) -> torch.Tensor:
-        self.last_lam = super()._mix_elem(x)
-        return self.last_lam
+        lam: torch.Tensor = super()._mix_elem(x)
+        self.last_lam = lam
+        return lam
 
     def _mix_pair(self, x: torch.Tensor) -> torch.Tensor:
-        self.last_lam = super()._mix_pair(x)
-        return self.last_lam
+        lam: torch.Tensor = super()._mix_pair(x)
+        self.last_lam = lam
+        return lam
 
     def _mix_batch(self, x: torch.Tensor) -> float:
         self.last_kind, self.last_box, self.last_lam = "none", None, 1.0

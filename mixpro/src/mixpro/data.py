@@ -195,7 +195,9 @@ def _fit_size(img: Image.Image, size: int) -> Image.Image:
         return img
     w, h = img.size
     scale = size / min(w, h)
-    img = img.resize((max(size, round(w * scale)), max(size, round(h * scale))), Image.BICUBIC)
+    img = img.resize(
+        (max(size, round(w * scale)), max(size, round(h * scale))), Image.Resampling.BICUBIC
+    )
     w, h = img.size
     left, top = (w - size) // 2, (h - size) // 2
     return img.crop((left, top, left + size, top + size))
@@ -476,7 +478,10 @@ def digits_splits(img_size: int = 32, test_per_class: int = 30) -> tuple[ImageAr
     digits = load_digits()
     gray = (digits.images / 16.0 * 255).round().astype(np.uint8)  # (N, 8, 8), 0..16 -> 0..255
     pixels = np.stack(
-        [np.asarray(Image.fromarray(g).resize((img_size, img_size), Image.BICUBIC)) for g in gray]
+        [
+            np.asarray(Image.fromarray(g).resize((img_size, img_size), Image.Resampling.BICUBIC))
+            for g in gray
+        ]
     )
     images = np.repeat(pixels[..., None], 3, axis=3)
     labels = digits.target.astype(np.int64)

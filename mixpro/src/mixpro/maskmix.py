@@ -172,7 +172,7 @@ class MaskMix:
         who = type(self).__name__
         check_batch(x, y, self.num_classes, who)
         try:
-            grid = check_mask_geometry(tuple(x.shape[-2:]), self.patch_size, self.mask_size)
+            grid = check_mask_geometry((x.shape[-2], x.shape[-1]), self.patch_size, self.mask_size)
         except ValueError as error:
             raise ValueError(f"{who}: {error}") from None
         rng = random_source(self.generator)

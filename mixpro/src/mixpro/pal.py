@@ -105,7 +105,12 @@ class MixPro(MaskMix):
     def relabel(self, logits: torch.Tensor, cls_attention: torch.Tensor | None) -> torch.Tensor:
         """PAL target for the last batch from its logits (B, K) and class-token attention (B, N)."""
         who = type(self).__name__
-        if self.target is None or self.labels is None:
+        if (
+            self.target is None
+            or self.labels is None
+            or self.lam is None
+            or self.partner_index is None
+        ):
             raise RuntimeError(f"{who}: call the mixer on a batch before relabel()")
         if cls_attention is None:
             return self.target

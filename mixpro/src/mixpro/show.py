@@ -95,15 +95,18 @@ def mix_rows(
 
     mixup = ClassicMix(num_classes, mixup_alpha=0.8, cutmix_alpha=0.0, patch_size=patch_size)
     mixed = run(mixup, 0)
+    assert mixup.lam is not None and mixup.partner_index is not None  # set by the call
     rows.append(MixerRow("Mixup (timm, α 0.8)", mixed, None, mixup.lam, mixup.partner_index))
 
     # A CutMix draw can give an empty or whole-image box; redraw until the box shows.
     cutmix = ClassicMix(num_classes, mixup_alpha=0.0, cutmix_alpha=1.0, patch_size=patch_size)
     box_offset = 1
     mixed = run(cutmix, box_offset)
+    assert cutmix.lam is not None and cutmix.partner_index is not None  # set by every call
     while not 0.3 < float(cutmix.lam[0]) < 0.7 and box_offset < 100:
         box_offset += 1
         mixed = run(cutmix, box_offset)
+    assert cutmix.pixel_mask is not None  # CutMix-only with prob 1.0: every batch has a box
     rows.append(
         MixerRow(
             "CutMix (timm, α 1.0)",
@@ -116,6 +119,9 @@ def mix_rows(
 
     transmix = TransMix(num_classes, patch_size, mixup_alpha=0.0, cutmix_alpha=1.0)
     mixed = run(transmix, box_offset)  # the CutMix row's draw: same box, seen per token
+    # TransMix has a patch size, so CutMix and unmixed batches both record a token mask.
+    assert transmix.token_mask is not None
+    assert transmix.lam is not None and transmix.partner_index is not None
     side = images.shape[-1] // patch_size
     token_share = transmix.token_mask.mean(dim=1)
     rows.append(
@@ -141,6 +147,8 @@ def mix_rows(
             generator=np.random.default_rng(seed + 2 + per_sample),
         )
         mixed = run(maskmix, 2)
+        assert maskmix.token_mask is not None  # MaskMix records all of these on every call
+        assert maskmix.lam is not None and maskmix.partner_index is not None
         rows.append(
             MixerRow(
                 title,

@@ -67,10 +67,12 @@ class TransMix(ClassicMix):
     def relabel(self, logits: torch.Tensor, cls_attention: torch.Tensor | None) -> torch.Tensor:
         """TransMix target on a CutMix batch; the area target on Mixup/unmixed batches or when
         there is no attention (a model without a class token)."""
-        if self.target is None or self.labels is None:
+        if self.target is None or self.labels is None or self.partner_index is None:
             raise RuntimeError("TransMix: call the mixer on a batch before relabel()")
         if self.kind != "cutmix" or cls_attention is None:
             return self.target
+        # ClassicMix.__call__ records the box and its pixel mask on every CutMix batch.
+        assert self.box is not None and self.pixel_mask is not None
         token_mask = check_attention(cls_attention, self.token_mask, "TransMix")
         top, bottom, left, right = self.box
         height, width = self.pixel_mask.shape[-2:]

@@ -548,9 +548,12 @@ class ClassifyJob:
             if on_progress is not None and done:
                 on_progress(done)
 
+        entries = self._entries
+        if entries is None:
+            raise RuntimeError("ClassifyJob.run() needs a job made by ClassifyJob.prepare()")
         last_seen: Row | InvalidRow | None = None
         try:
-            for entry in self._entries:
+            for entry in entries:
                 index = entry.location.row
                 if index < summary.start_row:
                     self._verify(entry)

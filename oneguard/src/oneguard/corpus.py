@@ -31,6 +31,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -218,11 +219,11 @@ def _shard_datasource(shards: Sequence[Shard], fields: FieldMap) -> Any:
             del parallelism, per_task_row_limit, data_context  # always one task per shard
             return [
                 ReadTask(
-                    lambda shard=shard: read_shard_blocks(shard, fields),
+                    partial(read_shard_blocks, shard, fields),
                     BlockMetadata(
                         num_rows=None,
                         size_bytes=_file_size(shard.path),
-                        input_files=[shard.path],
+                        input_files=(shard.path,),
                         exec_stats=None,
                     ),
                     schema=_READ_SCHEMA,

@@ -314,22 +314,22 @@ class RowReader:
                 where = Location(self.name, row, first_line)
                 row += 1
                 if len(cells) != len(header):
-                    raw = [
+                    raw_cells = [
                         cell.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
                         for cell in cells
                     ]
                     message = f"expected {len(header)} cells (as in the header), found {len(cells)}"
-                    yield InvalidRow(where, message, raw=raw)
+                    yield InvalidRow(where, message, raw=raw_cells)
                     continue
                 values = dict(zip(header, cells, strict=True))
                 bad = _first_bad_utf8(values)
                 if bad is not None:
-                    raw = {
+                    raw_values = {
                         key: value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
                         for key, value in values.items()
                     }
                     byte_error = _utf8_error_in(values[bad])
-                    yield InvalidRow(where, byte_error, bad, raw)
+                    yield InvalidRow(where, byte_error, bad, raw_values)
                     continue
                 yield Row(where, values)
 

@@ -121,7 +121,7 @@ class Policy:
             raise ValueError(f"{where}: {exc}") from None
 
     @classmethod
-    def from_yaml(cls, path: str | Path) -> Policy:
+    def from_yaml(cls, path: str | os.PathLike[str]) -> Policy:
         path = Path(path)
         try:
             raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}

@@ -26,11 +26,10 @@ import random
 import shlex
 import sys
 import time
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -258,12 +257,15 @@ class MultiTaskLoss:
         return (loss * w[known]).sum() / w[known].sum()
 
     def __call__(
-        self, heads: ModerationHeads, features: FeatureSource, rows: Sequence[int]
+        self,
+        heads: ModerationHeads,
+        features: FeatureSource,
+        rows: Sequence[int] | np.ndarray,
     ) -> tuple[torch.Tensor, dict[str, float]]:
         ex = self.examples
-        rows = np.asarray(rows)
-        prompt_rows = rows[ex.needs_prompt[rows]].tolist()
-        pair_rows = rows[ex.needs_pair[rows]].tolist()
+        row_array = np.asarray(rows)
+        prompt_rows = row_array[ex.needs_prompt[row_array]].tolist()
+        pair_rows = row_array[ex.needs_pair[row_array]].tolist()
         parts: dict[str, torch.Tensor] = {}
         if prompt_rows:
             prompt_logit, category_logits = heads.from_prompt(features.prompt(prompt_rows))
@@ -283,7 +285,8 @@ class MultiTaskLoss:
                     parts[task] = value
         if not parts:
             return torch.zeros((), device=self.device, requires_grad=True), {}
-        total = sum(self.task_weights[t] * v for t, v in parts.items())
+        # ``parts`` is non-empty here, so the sum is a tensor (never the start value 0).
+        total = cast(torch.Tensor, sum(self.task_weights[t] * v for t, v in parts.items()))
         return total, {t: float(v.detach()) for t, v in parts.items()}
 
 
@@ -400,13 +403,14 @@ def set_trainable(model: ModerationModel, finetune_layers: int, train_embeddings
     encoder = model.encoder
     for p in encoder.parameters():
         p.requires_grad = False
-    layers = encoder.encoder.layer
+    # torch types submodule attributes as ``Tensor | Module``; this is BERT's block list.
+    layers = cast(nn.ModuleList, cast(nn.Module, encoder.encoder).layer)
     k = len(layers) if finetune_layers < 0 else min(finetune_layers, len(layers))
     for layer in list(layers)[len(layers) - k :]:
         for p in layer.parameters():
             p.requires_grad = True
     if train_embeddings:
-        for p in encoder.embeddings.parameters():
+        for p in cast(nn.Module, encoder.embeddings).parameters():
             p.requires_grad = True
 
 
@@ -674,7 +678,7 @@ def train(config: TrainConfig) -> TrainSummary:
     bar = tqdm(
         total=total_steps, initial=step, desc="train", unit="step", disable=not config.progress
     )
-    running: Counter[str] = Counter()
+    running: dict[str, float] = {}
     while step < total_steps:
         with autocast:
             loss, parts = loss_fn(model.heads, features, rows_for(step))

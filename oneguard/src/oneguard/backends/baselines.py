@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -206,7 +208,7 @@ class TfidfBackend:
     name = "tfidf"
     default_batch_size = 512
 
-    def __init__(self, model: str | Path | None = None, **_: object) -> None:
+    def __init__(self, model: str | os.PathLike[str] | None = None, **_: object) -> None:
         if model is None:
             raise ValueError(
                 "the tfidf backend needs --model DIR (a model saved by TfidfBackend.save; "
@@ -350,7 +352,10 @@ class TfidfBackend:
         model_dir.mkdir(parents=True, exist_ok=True)
         config, arrays = self._serialize()
         (model_dir / _CONFIG_FILE).write_text(json.dumps(config, ensure_ascii=False), "utf-8")
-        np.savez_compressed(model_dir / _WEIGHTS_FILE, **arrays)
+        # Typed as Any so numpy's stubs don't match the array names against its own keyword
+        # arguments (``allow_pickle``); the names are ``<task>_idf_<j>`` / ``<task>_coef``.
+        named_arrays: dict[str, Any] = arrays
+        np.savez_compressed(model_dir / _WEIGHTS_FILE, **named_arrays)
         self.model_dir = model_dir
         return model_dir
 

@@ -365,7 +365,8 @@ def yes_probability(logit_yes: float, logit_no: float) -> float:
 
 def with_scores(parsed: ParsedAnswer, scores: dict[str, float]) -> Result:
     """The parsed result with ``<field>_score`` filled for the fields given."""
-    return replace(parsed.result, **{f"{name}_score": value for name, value in scores.items()})
+    fields: dict[str, Any] = {f"{name}_score": value for name, value in scores.items()}
+    return replace(parsed.result, **fields)
 
 
 def score_steps(parsed: ParsedAnswer, token_starts: Sequence[int]) -> dict[str, int]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 
@@ -123,11 +123,14 @@ class WildGuardHF:
             load_kwargs["device_map"] = str(target)  # load straight onto the GPU
         try:
             tokenizer = AutoTokenizer.from_pretrained(path, use_fast=True)
-            causal_lm = AutoModelForCausalLM.from_pretrained(path, **load_kwargs)
+            causal_lm: PreTrainedModel = AutoModelForCausalLM.from_pretrained(path, **load_kwargs)
         except (OSError, ValueError) as error:
             raise _load_error(path, error) from error
         if "device_map" not in load_kwargs:
-            causal_lm = causal_lm.to(target)
+            # PreTrainedModel.to is decorated with functools.wraps, whose stub leaves ``self``
+            # unbound; type the call as nn.Module.to (the model's own ``to`` still runs).
+            module: torch.nn.Module = causal_lm
+            causal_lm = cast("PreTrainedModel", module.to(target))
         self._setup(causal_lm, tokenizer, batch_size, max_input_tokens, max_new_tokens)
         self.model_path = str(Path(path)) if Path(path).exists() else path
 

@@ -157,7 +157,12 @@ def _load_guard(args: argparse.Namespace) -> Guard:
         )
     model = None if args.model == "default" else args.model
     is_path = model is not None and model not in WILDGUARD_MODEL_NAMES
-    if is_path and args.backend in (None, "embedded") and not Path(model).exists():
+    if (
+        model is not None
+        and is_path
+        and args.backend in (None, "embedded")
+        and not Path(model).exists()
+    ):
         raise _ModelLoadError(
             f"model {model!r} not found: give 'default', 'wildguard' or a model directory",
             EXIT_USAGE,

@@ -102,16 +102,16 @@ def run(args: argparse.Namespace) -> int:
     for column in ("benchmark", "task", "n", "F1", "WildGuard-7B (paper)"):
         scores.add_column(column)
     wildguard = {}
-    for table in load_published().values():
-        if any(row.model == "WildGuard" for row in table.rows):
-            wildguard.update(table.row("WildGuard").values)
+    for published in load_published().values():
+        if any(row.model == "WildGuard" for row in published.rows):
+            wildguard.update(published.row("WildGuard").values)
     for name, benchmark_result in run_result.results.items():
         metrics = benchmark_result.metrics
         scores.add_row(
             name,
             benchmark_result.task,
             str(metrics.n),
-            f"{100 * metrics.f1:.1f}",
+            _percent(None if metrics.f1 is None else 100 * metrics.f1),
             _percent(wildguard.get(name)),
         )
     console.print(scores)

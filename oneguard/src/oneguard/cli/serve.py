@@ -6,8 +6,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from oneguard.cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 SERVE_EPILOG = """\
 endpoints:
@@ -118,7 +122,7 @@ def _load(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return Guard.load(args.model, backend=args.backend), policy
 
 
-def _run(app: object, args: argparse.Namespace) -> int:
+def _run(app: FastAPI, args: argparse.Namespace) -> int:
     import uvicorn
 
     if args.host not in ("127.0.0.1", "localhost", "::1") and not _settings(args).api_keys:

@@ -40,6 +40,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from typing import Any
 
 from oneguard.schema import UNKNOWN, Record
 
@@ -249,7 +250,8 @@ def drop_eval_overlap(
             report.eval_prompt[record.source] += 1
             continue
         if any(getattr(record, f) != UNKNOWN for f in stripped):
-            record = replace(record, **dict.fromkeys(stripped, UNKNOWN))
+            unknowns: dict[str, Any] = dict.fromkeys(stripped, UNKNOWN)
+            record = replace(record, **unknowns)
         report.eval_stripped[record.source] += 1
         kept.append(record)
     return kept, report
@@ -323,7 +325,7 @@ def resolve_training_duplicates(
             )
             (report.conflict if had_labels else report.unlabelled)[keeper.source] += 1
             continue
-        changed = {
+        changed: dict[str, Any] = {
             task: label for task, label in resolved.items() if getattr(keeper, task) != label
         }
         if changed:

@@ -270,7 +270,7 @@ def run_efficacy(
         if not records:
             report.skipped[spec.name] = f"no matching rows in source {spec.source!r}"
             continue
-        common = dict(
+        common: dict[str, Any] = dict(
             name=spec.name,
             description=spec.description,
             policy=policy,

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from oneguard import __version__
-from oneguard.eval.efficacy import EfficacyReport
+from oneguard.eval.efficacy import AttackOutcome, BenignOutcome, EfficacyReport
 from oneguard.eval.metrics import mean_or_none
 from oneguard.eval.plots import plot_f1_bars, plot_pr_curves
 from oneguard.eval.published import (
@@ -229,7 +229,8 @@ def _efficacy(efficacy: EfficacyReport, published: PublishedTable) -> list[str]:
             "(its ASR is 100% minus that column)."
         )
         lines.append("")
-    descriptions = [f"- `{s.name}`: {s.description}" for s in [*efficacy.attacks, *efficacy.benign]]
+    outcomes: list[AttackOutcome | BenignOutcome] = [*efficacy.attacks, *efficacy.benign]
+    descriptions = [f"- `{s.name}`: {s.description}" for s in outcomes]
     lines += descriptions
     lines += [f"- `{name}` not measured: {why}" for name, why in efficacy.skipped.items()]
     lines.append("")

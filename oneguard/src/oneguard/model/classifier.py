@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -120,6 +120,13 @@ class ModerationModel(nn.Module):
         )
 
     # ---- the encoder split in two, for a top-layer fine-tune on cached lower states --------
+    # torch types submodule attributes as ``Tensor | Module``; these name the BERT parts.
+    def _embeddings(self) -> nn.Module:
+        return cast(nn.Module, self.encoder.embeddings)
+
+    def _layers(self) -> nn.ModuleList:
+        return cast(nn.ModuleList, cast(nn.Module, self.encoder.encoder).layer)
+
     def _layer_mask(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> Any:
         return create_bidirectional_mask(
             config=self.encoder.config, inputs_embeds=hidden, attention_mask=attention_mask
@@ -127,11 +134,9 @@ class ModerationModel(nn.Module):
 
     def states_below(self, batch: EncoderBatch, layer: int) -> torch.Tensor:
         """(B, T, D) hidden state after the first ``layer`` encoder layers (0: embeddings)."""
-        hidden = self.encoder.embeddings(
-            input_ids=batch.input_ids, token_type_ids=batch.token_type_ids
-        )
+        hidden = self._embeddings()(input_ids=batch.input_ids, token_type_ids=batch.token_type_ids)
         mask = self._layer_mask(hidden, batch.attention_mask)
-        for block in self.encoder.encoder.layer[:layer]:
+        for block in self._layers()[:layer]:
             hidden = block(hidden, mask)
         return hidden
 
@@ -146,7 +151,7 @@ class ModerationModel(nn.Module):
         states = {layer: hidden}
         mask = self._layer_mask(hidden, attention_mask)
         for index in range(layer, max(wanted)):
-            hidden = self.encoder.encoder.layer[index](hidden, mask)
+            hidden = self._layers()[index](hidden, mask)
             states[index + 1] = hidden
         return [states[i] for i in wanted]
 

@@ -111,7 +111,7 @@ def build_feature_cache(
     ).hexdigest()[:20]
     folder = cache_dir() / "features" / namespace
     folder.mkdir(parents=True, exist_ok=True)
-    result = []
+    result: list[np.ndarray] = []
     used = np.zeros(len(examples), dtype=bool)
     used[used_rows] = True
     for kind, needed in (("prompt", examples.needs_prompt), ("pair", examples.needs_pair)):

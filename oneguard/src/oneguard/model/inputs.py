@@ -108,8 +108,8 @@ class InputBuilder:
                 response = ids[r]
                 if len(response) > 2 * limit:
                     response = np.concatenate([response[:limit], response[-limit:]])
-            context = ids[c][-limit:] if c is not None else None
-            out.append(TokenizedInput(ids[p][:limit], response, context))
+            context_ids = ids[c][-limit:] if c is not None else None
+            out.append(TokenizedInput(ids[p][:limit], response, context_ids))
         return out
 
     def prompt_input(self, tok: TokenizedInput) -> EncodedInput:

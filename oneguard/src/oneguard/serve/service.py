@@ -24,9 +24,10 @@ def apply_length_policy(items: Sequence[dict[str, Any]], settings: ServerSetting
         texts: list[tuple[str, str]] = [
             (key, item[key]) for key in ("prompt", "response") if isinstance(item.get(key), str)
         ]
-        messages = item.get("messages")
-        if messages:
-            messages = [dict(m) for m in messages]
+        messages: list[dict[str, Any]] = []
+        given_messages = item.get("messages")
+        if given_messages:
+            messages = [dict(m) for m in given_messages]
             item["messages"] = messages
             texts += [(f"messages[{j}].content", m["content"]) for j, m in enumerate(messages)]
         for field, text in texts:

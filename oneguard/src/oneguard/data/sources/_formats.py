@@ -12,7 +12,7 @@ import json
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from oneguard.taxonomy import map_category
 
@@ -107,7 +107,10 @@ def field(obj: Any, name: str, where: str, kind: type | tuple[type, ...] = str) 
     return value
 
 
-def choice(value: str, mapping: Mapping[str, Any], where: str, name: str) -> Any:
+_Key = TypeVar("_Key")
+
+
+def choice(value: _Key, mapping: Mapping[_Key, Any], where: str, name: str) -> Any:
     """``mapping[value]``, or an error naming the field and the allowed values."""
     try:
         return mapping[value]
