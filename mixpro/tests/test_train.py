@@ -138,6 +138,10 @@ def test_bad_settings_are_named(cifar_like, tmp_path):
         train(_config(cifar_like, tmp_path / "m", model="vit_nope", epochs=1))
     with pytest.raises(ConfigError, match="even size"):
         train(_config(cifar_like, tmp_path / "b", aug="mixup", batch_size=31))
+    with pytest.raises(ConfigError, match="--aug 'maskmixx': must be one of none, mixup"):
+        train(_config(cifar_like, tmp_path / "a", aug="maskmixx"))
+    with pytest.raises(ConfigError, match="--mix-recipe 'offical'"):
+        train(_config(cifar_like, tmp_path / "r", mix_recipe="offical"))
     with pytest.raises(ConfigError, match="mask_size 12"):
         train(_config(cifar_like, tmp_path / "k", aug="maskmix", mask_size=12, epochs=1))
     with pytest.raises(data.DataError, match="larger than the split"):

@@ -26,18 +26,18 @@ import os
 import random
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 import torch.distributed as dist
 import yaml
 from torch import nn
-from torch.utils.data import DataLoader, DistributedSampler
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from mixpro.data import (
     AugmentedImages,
@@ -279,6 +279,14 @@ def validate(config: TrainConfig) -> None:
     for ok, message in checks:
         if not ok:
             raise ConfigError(message)
+    # The CLI and config files check choices already; a TrainConfig built in Python does not
+    # pass through them (a misspelled --aug would otherwise build some other mixer).
+    for f in fields(TrainConfig):
+        choices = f.metadata.get("choices")
+        value = getattr(config, f.name)
+        if choices is not None and value not in choices:
+            flag = "--" + f.name.replace("_", "-")
+            raise ConfigError(f"{flag} {value!r}: must be one of {', '.join(choices)}")
     if config.aug != "none" and config.batch_size % 2:
         raise ConfigError(
             f"--batch-size {config.batch_size}: mixing pairs sample i with B-1-i, use an even size"
@@ -318,8 +326,11 @@ def build_model(config: TrainConfig, num_classes: int) -> nn.Module:
 def weight_decay_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
     """AdamW parameter groups as DeiT/timm use them: no decay on biases, norms (1-D tensors)
     and the names in ``model.no_weight_decay()`` (position embedding, class token)."""
-    skip = set(model.no_weight_decay()) if hasattr(model, "no_weight_decay") else set()
-    decay, no_decay = [], []
+    skip: set[str] = set()
+    if hasattr(model, "no_weight_decay"):  # timm's method, which nn.Module's typing cannot see
+        skip = set(cast("Callable[[], Iterable[str]]", model.no_weight_decay)())
+    decay: list[nn.Parameter] = []
+    no_decay: list[nn.Parameter] = []
     for name, param in model.named_parameters():
         if not param.requires_grad:
             continue
@@ -359,6 +370,7 @@ def build_mixer(config: TrainConfig, num_classes: int, patch_size: int | None):
                 num_classes, 0.0, config.cutmix_alpha, label_smoothing=smoothing,
                 patch_size=patch_size,
             )  # fmt: skip
+        assert patch_size is not None  # refused above for transmix, maskmix and mixpro
         if config.aug == "transmix":
             return TransMix(
                 num_classes,
@@ -605,8 +617,9 @@ class Trainer:
         _seed_everything(config.seed)  # same initial weights on every rank and for every --aug
         model = build_model(config, self.num_classes)
         self.mixer = build_mixer(config, self.num_classes, model_patch_size(model))
-        mean = model.pretrained_cfg.get("mean", (0.485, 0.456, 0.406))
-        std = model.pretrained_cfg.get("std", (0.229, 0.224, 0.225))
+        pretrained_cfg = cast("dict[str, Any]", model.pretrained_cfg)  # timm sets this dict
+        mean = pretrained_cfg.get("mean", (0.485, 0.456, 0.406))
+        std = pretrained_cfg.get("std", (0.229, 0.224, 0.225))
         self.channels_last = ctx.device.type == "cuda"
         model.to(ctx.device)
         if self.channels_last:
@@ -626,8 +639,9 @@ class Trainer:
         self.autocast_dtype = _autocast_dtype(config, ctx.device)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.autocast_dtype is torch.float16)
         self.criterion = SoftTargetCrossEntropy()
-        self.sampler = DistributedSampler(
-            range(len(splits.train)),
+        # Samples indices only: a range stands in for the dataset, whose len() is all it reads.
+        self.sampler: DistributedSampler[int] = DistributedSampler(
+            cast("Dataset[int]", range(len(splits.train))),
             num_replicas=ctx.world_size,
             rank=ctx.rank,
             shuffle=True,
@@ -709,6 +723,7 @@ class Trainer:
         self.sampler.set_epoch(epoch)
         if self.loader is not None:
             return iter(self.loader)
+        assert self.device_train is not None  # __init__ builds the loader or the device batches
         generator = torch.Generator(device=self.ctx.device)
         generator.manual_seed(self.config.seed * 1_000_003 + epoch * 1009 + self.ctx.rank)
         indices = torch.tensor(list(iter(self.sampler)), dtype=torch.long)
