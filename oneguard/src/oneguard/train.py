@@ -400,17 +400,15 @@ def _seed_everything(seed: int) -> None:
 def set_trainable(model: ModerationModel, finetune_layers: int, train_embeddings: bool) -> None:
     """Freeze the encoder, then unfreeze its top ``finetune_layers`` layers (-1: all) and,
     if asked, the embeddings. The pooler is never used and stays frozen."""
-    encoder = model.encoder
-    for p in encoder.parameters():
+    for p in model.encoder.parameters():
         p.requires_grad = False
-    # torch types submodule attributes as ``Tensor | Module``; this is BERT's block list.
-    layers = cast(nn.ModuleList, cast(nn.Module, encoder.encoder).layer)
+    layers = model.encoder_layers()
     k = len(layers) if finetune_layers < 0 else min(finetune_layers, len(layers))
     for layer in list(layers)[len(layers) - k :]:
         for p in layer.parameters():
             p.requires_grad = True
     if train_embeddings:
-        for p in cast(nn.Module, encoder.embeddings).parameters():
+        for p in model.encoder_embeddings().parameters():
             p.requires_grad = True
 
 

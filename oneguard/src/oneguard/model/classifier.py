@@ -121,10 +121,10 @@ class ModerationModel(nn.Module):
 
     # ---- the encoder split in two, for a top-layer fine-tune on cached lower states --------
     # torch types submodule attributes as ``Tensor | Module``; these name the BERT parts.
-    def _embeddings(self) -> nn.Module:
+    def encoder_embeddings(self) -> nn.Module:
         return cast(nn.Module, self.encoder.embeddings)
 
-    def _layers(self) -> nn.ModuleList:
+    def encoder_layers(self) -> nn.ModuleList:
         return cast(nn.ModuleList, cast(nn.Module, self.encoder.encoder).layer)
 
     def _layer_mask(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> Any:
@@ -134,9 +134,11 @@ class ModerationModel(nn.Module):
 
     def states_below(self, batch: EncoderBatch, layer: int) -> torch.Tensor:
         """(B, T, D) hidden state after the first ``layer`` encoder layers (0: embeddings)."""
-        hidden = self._embeddings()(input_ids=batch.input_ids, token_type_ids=batch.token_type_ids)
+        hidden = self.encoder_embeddings()(
+            input_ids=batch.input_ids, token_type_ids=batch.token_type_ids
+        )
         mask = self._layer_mask(hidden, batch.attention_mask)
-        for block in self._layers()[:layer]:
+        for block in self.encoder_layers()[:layer]:
             hidden = block(hidden, mask)
         return hidden
 
@@ -151,7 +153,7 @@ class ModerationModel(nn.Module):
         states = {layer: hidden}
         mask = self._layer_mask(hidden, attention_mask)
         for index in range(layer, max(wanted)):
-            hidden = self._layers()[index](hidden, mask)
+            hidden = self.encoder_layers()[index](hidden, mask)
             states[index + 1] = hidden
         return [states[i] for i in wanted]
 
