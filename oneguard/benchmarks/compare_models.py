@@ -3,10 +3,11 @@
     python oneguard/benchmarks/compare_models.py \\
         oneguard/benchmarks/results/default_model.json runs/gpu/results/gpu_model.json
 
-Prints per-benchmark F1 side by side and the three averages (prompt, response, XSTest
-refusal), then names the model with the higher mean of the three averages: the one to ship
-as ``oneguard/src/oneguard/weights/default`` (copy its model folder there and rerun
-bench_default_model.py with ``--update-card`` for CPU throughput and the card).
+Prints per-benchmark F1 side by side, the three averages (prompt, response, XSTest refusal)
+and their mean. This is for reporting: the public suite never picks the model to ship. That
+choice is made on the training mix's dev split (the best mean dev F1, in each model card);
+ship it as ``oneguard/src/oneguard/weights/default`` and rerun bench_default_model.py with
+``--update-card`` for CPU throughput and the card.
 """
 
 from __future__ import annotations
@@ -49,8 +50,6 @@ def main(argv: list[str] | None = None) -> int:
     for task in a["averages"]:
         print(f"{task + ' average':26s} {pct(a['averages'][task])} {pct(b['averages'].get(task))}")
     print(f"{'mean of the averages':26s} {pct(means['A'])} {pct(means['B'])}")
-    better = "A" if means["A"] >= means["B"] else "B"
-    print(f"better: {better} ({args.a if better == 'A' else args.b})")
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -214,6 +215,37 @@ def test_same_seed_same_mix(data_dir, fixtures_dir, config) -> None:
     first = _build(data_dir, fixtures_dir, config).records
     second = _build(data_dir, fixtures_dir, config).records
     assert first == second
+
+
+def _sides(records, seed_prompt: dict[str, str]) -> dict[str, str]:
+    """Prompt group -> split; a variant counts for its seed's prompt."""
+    sides: dict[str, str] = {}
+    for record in records:
+        if record.source.startswith(AUGMENT_PREFIX):
+            key = seed_prompt[record.id.split("|", 1)[0]]
+        else:
+            key = normalize_text(record.prompt)
+        assert sides.setdefault(key, record.split) == record.split
+    return sides
+
+
+def test_keep_split_from_an_earlier_mix(data_dir, fixtures_dir, config, tmp_path) -> None:
+    seed_prompt = {
+        r.id: normalize_text(r.prompt) for r in _toy_prompts(data_dir) + _toy_responses(data_dir)
+    }
+    earlier = tmp_path / "earlier.parquet"
+    write_mix(_build(data_dir, fixtures_dir, config), earlier)
+    before = _sides(read_mix(earlier), seed_prompt)
+    reseeded = replace(config, seed=6)
+    fresh = _sides(_build(data_dir, fixtures_dir, reseeded).records, seed_prompt)
+    # Another seed alone puts some shared prompts on the other side ...
+    assert any(before[key] != side for key, side in fresh.items() if key in before)
+    kept = _build(data_dir, fixtures_dir, replace(reseeded, keep_split_from=str(earlier)))
+    after = _sides(kept.records, seed_prompt)
+    # ... keep_split_from puts every one back where the earlier mix had it.
+    shared = [key for key in after if key in before]
+    assert len(shared) > 40
+    assert all(after[key] == before[key] for key in shared)
 
 
 def test_cap_keeps_label_mix_and_is_reported(data_dir, fixtures_dir) -> None:

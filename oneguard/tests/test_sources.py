@@ -457,10 +457,16 @@ def test_phtest_prompts_and_automatic_refusals() -> None:
         (X, X, X, X, False, "human"),  # controversial
     ]
     responses = {r.id: r for r in load("phtest_responses")}
-    assert responses["claude-3-haiku:0"].response_refusal_label == R  # 3_partial_refusal
-    assert responses["claude-3-haiku:1"].response_refusal_label == R  # 2_full_refusal
-    assert responses["gpt-3.5:0"].response_refusal_label == C
-    assert {r.annotation for r in responses.values()} == {"model"}
+    # (response harm, refusal, annotation): any answer to a harmless prompt and a full refusal
+    # of a controversial one are unharmful (implied, "rule"); the rest stays unknown.
+    assert {key: labels(r)[1:3] + labels(r)[5:] for key, r in responses.items()} == {
+        "claude-3-haiku:0": (U, R, "rule"),  # harmless, 3_partial_refusal
+        "claude-3-haiku:1": (U, R, "rule"),  # controversial, 2_full_refusal
+        "gpt-3.5:0": (U, C, "rule"),  # harmless, 1_full_compliance
+        "gpt-3.5:1": (X, C, "model"),  # controversial, 1_full_compliance
+        "llama-3-8b:0": (U, C, "rule"),
+        "llama-3-8b:1": (U, R, "rule"),
+    }
     # The train source never labels the benchmark's prompts.
     assert {r.prompt_harm_label for r in responses.values()} == {X}
 
@@ -612,6 +618,9 @@ def test_diasafety_labels_categories_and_empty_responses() -> None:
 def test_chatgpt_refusal_tones() -> None:
     records = load("chatgpt_refusals")
     assert [r.response_refusal_label for r in records] == [C, R, R, R, X]
+    # Implied response harm: an answer to a sincere question, and a flat refusal ("rejected").
+    assert [r.response_harm_label for r in records] == [U, U, X, X, X]
+    assert [r.annotation for r in records] == ["rule", "rule", "human", "human", "human"]
     # Quora sincere -> unharmful; insincere and non-Quora prompts stay unknown.
     assert [r.prompt_harm_label for r in records] == [U, X, X, X, X]
     assert [r.split for r in records] == ["quora", "quora"] + ["political_nypost"] * 3
@@ -627,7 +636,7 @@ def test_coconot_sets() -> None:
     pref = load("coconot_pref")[0]
     assert (pref.response, labels(pref)[:4]) == (
         "Here is an overview of major religions.",
-        (U, X, C, BENIGN),
+        (U, U, C, BENIGN),
     )
 
 

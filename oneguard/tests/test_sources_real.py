@@ -108,6 +108,10 @@ LABEL_COUNTS = [
     ("phtest_prompts", "prompt_harm_label", {"unharmful": 2069, "unknown": 1191}),
     # Refusals = full + partial: Claude 861 + 849, Llama-3 483 + 208, GPT-3.5 145 + 160.
     ("phtest_responses", "response_refusal_label", {"refusal": 2706, "compliance": 7074}),
+    # Implied unharmful: 3 x 2,069 answers to harmless prompts + 792 full refusals of
+    # controversial ones; the other answers to controversial prompts stay unknown.
+    ("phtest_responses", "response_harm_label", {"unharmful": 6999, "unknown": 2781}),
+    ("coconot_pref", "response_harm_label", {"unharmful": 927}),
     # 522 with a positive code; 337 with all 8 codes present and 0; 821 with codes missing.
     ("openai_moderation", "prompt_harm_label", {"harmful": 522, "unharmful": 337, "unknown": 821}),
     ("wizard101_toxicchat_test", "prompt_harm_label", {"harmful": 362, "unharmful": 4721}),
@@ -133,6 +137,8 @@ LABEL_COUNTS = [
         {"compliance": 1060, "refusal": 646, "unknown": 15},
     ),
     ("chatgpt_refusals", "prompt_harm_label", {"unharmful": 400, "unknown": 1321}),
+    # Implied unharmful: answers to the 400 sincere Quora questions + "rejected" elsewhere.
+    ("chatgpt_refusals", "response_harm_label", {"unharmful": 727, "unknown": 994}),
     ("coconot_eval", "prompt_harm_label", {"harmful": 395, "unharmful": 606}),
     ("convabuse_test", "prompt_harm_label", {"harmful": 128, "unharmful": 694, "unknown": 31}),
     ("safety_tuned_llamas_eval", "prompt_harm_label", {"harmful": 518, "unharmful": 150}),

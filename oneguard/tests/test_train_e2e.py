@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from contextlib import nullcontext
 
 import numpy as np
@@ -164,13 +165,24 @@ def test_warm_start_continues_from_a_trained_model_and_keeps_its_delta(tiny, tmp
 
 
 def test_a_chain_of_warm_starts_lists_every_stage_in_the_card(tiny, tmp_path):
+    # The last stage trains on a rebuilt mix that kept an earlier mix's dev split.
+    rebuilt = tmp_path / "rebuilt.parquet"
+    shutil.copy(tiny[1], rebuilt)
+    rebuilt.with_suffix(".summary.json").write_text(
+        json.dumps({"config": {"keep_split_from": "build/mix/old.parquet"}})
+    )
     train(config(tiny, tmp_path / "s1", epochs=1))
     train(config(tiny, tmp_path / "s2", init_from=tmp_path / "s1", epochs=1))
-    train(config(tiny, tmp_path / "s3", init_from=tmp_path / "s2", epochs=1))
+    train(config(tiny, tmp_path / "s3", init_from=tmp_path / "s2", epochs=1, mix=rebuilt))
     card = (tmp_path / "s3" / "MODEL_CARD.md").read_text()
     s1, s2, s3 = (card.index(f"Stage {n} ") for n in (1, 2, 3))
     assert s1 < s2 < s3
     assert f"`{tmp_path / 's1'}`" in card[s1:s2] and f"`{tmp_path / 's2'}`" in card[s2:s3]
+    # Every earlier stage names the mix it trained on; the card rebuilds this stage's mix.
+    first_mix = ArtifactConfig.read(tmp_path / "s1").training["mix"]["sha256_16"]
+    assert f"mix sha256 prefix {first_mix})" in card[s1:s2]
+    assert f"mix sha256 prefix {first_mix})" in card[s2:s3]
+    assert f"--out {rebuilt} --keep-split-from build/mix/old.parquet`" in card
 
 
 def test_warm_start_rejects_a_model_with_other_heads(tiny, tmp_path):

@@ -29,6 +29,18 @@ ANNOTATIONS = frozenset({"human", "model", "rule", "implied"})
 TASKS = ("prompt", "response", "refusal")
 
 
+def implied_response_harm(prompt_harm: str, full_refusal: bool) -> str:
+    """The response-harm label a pair's other labels imply, else ``unknown``.
+
+    An answer to a request known to be unharmful is unharmful, and a full refusal carries no
+    harmful content: WildGuardTrain labels its benign-prompt compliances and its refusals the
+    same way. A compliance (or partial refusal) with a harmful or unlabelled request implies
+    nothing, so it stays unknown. Without these pairs the response head sees almost no
+    harmless answers to harmful-sounding requests and learns to echo the prompt's harm.
+    """
+    return UNHARMFUL if prompt_harm == UNHARMFUL or full_refusal else UNKNOWN
+
+
 @dataclass(frozen=True)
 class Record:
     """One row of moderation data, in WildGuardMix's schema plus provenance.

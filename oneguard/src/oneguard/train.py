@@ -475,6 +475,22 @@ def _file_digest(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def _mix_split_source(path: Path) -> str | None:
+    """The earlier mix whose dev split this one kept (from the summary beside it), so the
+    model card can give the exact command that rebuilds it."""
+    from oneguard.data.mix import summary_paths
+
+    summary = summary_paths(path)[1]
+    if not summary.is_file():
+        return None
+    try:
+        config = json.loads(summary.read_text(encoding="utf-8")).get("config", {})
+    except (json.JSONDecodeError, AttributeError):
+        return None
+    value = config.get("keep_split_from")
+    return value if isinstance(value, str) else None
+
+
 def _trainable_state(model: ModerationModel) -> dict[str, dict[str, torch.Tensor]]:
     return {
         "heads": {k: v.detach().cpu() for k, v in model.heads.state_dict().items()},
@@ -562,6 +578,7 @@ def train(config: TrainConfig) -> TrainSummary:
             "path": str(config.init_from),
             "fingerprint": fingerprint_model(Path(config.init_from)),
             "command": start.training.get("command"),
+            "mix": start.training.get("mix"),
             "init_from": start.training.get("init_from"),  # its own starting point, if any
         }
         encoder_key += f"+{init_record['fingerprint']}"
@@ -724,7 +741,11 @@ def train(config: TrainConfig) -> TrainSummary:
             "config": {
                 k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()
             },
-            "mix": {"path": str(config.mix), "sha256_16": mix_digest},
+            "mix": {
+                "path": str(config.mix),
+                "sha256_16": mix_digest,
+                "keep_split_from": _mix_split_source(Path(config.mix)),
+            },
             "init_from": init_record,
             "dev_split": dev_how,
             "rows": {"train": int(len(train_rows)), "dev": int(len(dev_rows))},

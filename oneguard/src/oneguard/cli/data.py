@@ -103,6 +103,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="drop every row whose prompt is in an eval set (default: drop only its labels "
         "judged there, keeping e.g. refusal labels on a prompt-only benchmark's prompts)",
     )
+    build.add_argument(
+        "--keep-split-from",
+        default=None,
+        metavar="PARQUET",
+        help="an earlier mix whose prompts keep their train/dev side here, so a model "
+        "fine-tuned (--init-from) from one trained on it is still scored on unseen prompts",
+    )
     build.add_argument("--quiet", action="store_true", help="no progress bars or table")
     build.set_defaults(func=run_build)
 
@@ -143,6 +150,7 @@ def run_build(args: argparse.Namespace) -> int:
             else AugmentConfig(n_harmful=args.augment_harmful, n_benign=args.augment_benign),
             exclude=tuple(args.exclude),
             strict_eval_dedup=args.strict_dedup,
+            keep_split_from=args.keep_split_from,
         )
         started = time.perf_counter()
         result = build_mix(_data_dir(args.data_dir), config, progress=not args.quiet)

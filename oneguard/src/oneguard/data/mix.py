@@ -9,7 +9,9 @@ Steps, in order (each one reported in the summary):
 5. cap each source so that no single source dominates; a cap spreads its rows evenly over
    the source's label strata, so a capped source keeps its minority labels (refusals, say);
 6. carve a dev split, stratified by source and labels, by normalised prompt: every record of
-   a prompt, including the augmented variants of that prompt, lands on the same side;
+   a prompt, including the augmented variants of that prompt, lands on the same side; with
+   ``keep_split_from``, prompts an earlier mix had already placed keep their side, so a model
+   fine-tuned from one trained on that mix is still scored on prompts it never saw;
 7. write Parquet (the :class:`~oneguard.schema.Record` fields, zstd) and a summary (markdown
    and JSON) next to it.
 """
@@ -84,6 +86,8 @@ class MixConfig:
     #: Drop every row whose prompt is in an evaluation set, instead of removing only the
     #: labels judged there (see :mod:`oneguard.data.dedup`).
     strict_eval_dedup: bool = False
+    #: An earlier mix (Parquet) whose train/dev side each of its prompts keeps in this one.
+    keep_split_from: str | None = None
 
 
 @dataclass
@@ -315,6 +319,12 @@ def build_mix(
     if not records:
         raise MixError("nothing left to train on after deduplication")
     records = split_dev(records, groups, config.dev_fraction, config.seed)
+    if config.keep_split_from is not None:
+        earlier = reference_splits(read_mix(config.keep_split_from), loaded)
+        records = [
+            replace(record, split=earlier.get(group, record.split))
+            for record, group in zip(records, groups, strict=True)
+        ]
     lap("balance+split")
 
     return MixResult(
@@ -329,6 +339,26 @@ def build_mix(
         timings=timings,
         config=config,
     )
+
+
+def reference_splits(
+    earlier: Iterable[Record], loaded: Mapping[str, Sequence[Record]]
+) -> dict[str, str]:
+    """Prompt group -> split in an earlier mix. An augmented row's group is its seed's prompt,
+    found through the seed id its own id starts with (``<seed id>|aug<n>|<tactics>``) among
+    the ``loaded`` records; a seed no longer loaded is skipped."""
+    seeds = {(name, record.id): record for name, records in loaded.items() for record in records}
+    splits: dict[str, str] = {}
+    for record in earlier:
+        group_of = record
+        if record.source.startswith(AUGMENT_PREFIX):
+            seed_id = record.id.split("|aug", 1)[0]
+            seed = seeds.get((record.source.removeprefix(AUGMENT_PREFIX), seed_id))
+            if seed is None:
+                continue
+            group_of = seed
+        splits[prompt_key(group_of)] = record.split
+    return splits
 
 
 # ---------------------------------------------------------------------------------------------
@@ -463,6 +493,13 @@ def summary_markdown(result: MixResult) -> str:
     lines += [
         "",
         "Eval-only sources deduplicated against: " + ", ".join(result.eval_sources) + ".",
+    ]
+    if result.config.keep_split_from is not None:
+        lines += [
+            "",
+            f"Dev split: prompts already in `{result.config.keep_split_from}` keep their side.",
+        ]
+    lines += [
         "",
         "Build time (s): " + ", ".join(f"{k} {v}" for k, v in result.timings.items()) + ".",
     ]
@@ -489,6 +526,7 @@ def summary_dict(result: MixResult) -> dict[str, object]:
             },
             "exclude": list(result.config.exclude),
             "strict_eval_dedup": result.config.strict_eval_dedup,
+            "keep_split_from": result.config.keep_split_from,
         },
         "train_sources": result.train_sources,
         "eval_sources": result.eval_sources,

@@ -13,6 +13,9 @@ then the response (a harmful response is replaced by a refusal), with the produc
 * **Block rate on benign look-alikes.** Safe prompts that sound harmful (XSTest safe prompts,
   PHTest harmless prompts) should pass the prompt check; the share blocked is the cost of the
   filter in over-refusal (the paper's RTA: 0.4% on WildJailbreak's benign adversarial prompts).
+  The prompt head never trains on either set, but three models' responses to the PHTest
+  prompts are training pairs (refusal labels, and response-harm labels implied by the prompt
+  being harmless), so the shared encoder has seen those prompts: XSTest is the clean one.
 
 A missing verdict (parse error) does not block: the filter fails open, which counts against
 the guard here.
@@ -77,7 +80,8 @@ BENIGN_SETS: tuple[EfficacySet, ...] = (
         "phtest_harmless",
         "benign",
         "phtest_prompts",
-        "PHTest pseudo-harmful prompts labelled harmless",
+        "PHTest pseudo-harmful prompts labelled harmless (not fully held out: the responses "
+        "to them train refusal and, implied by this label, response harm)",
         lambda r: r.prompt_harm_label == UNHARMFUL,
     ),
 )

@@ -140,15 +140,24 @@ def _init_lines(init: dict[str, Any] | None) -> list[str]:
         init = init.get("init_from")
     lines = []
     for stage, start in enumerate(reversed(chain), 1):
+        mix = start.get("mix") or {}
+        trained_on = f", mix sha256 prefix {mix['sha256_16']}" if mix.get("sha256_16") else ""
         lines += [
             f"Stage {stage} (the model at `{start.get('path')}` when stage {stage + 1} ran, "
-            f"weights fingerprint {start.get('fingerprint')}): "
+            f"weights fingerprint {start.get('fingerprint')}{trained_on}): "
             f"`{start.get('command') or '(not recorded)'}`",
             "",
         ]
     if chain:
         lines += [f"Stage {len(chain) + 1} (this model, `--init-from` the stage before):", ""]
     return lines
+
+
+def _mix_command(mix: dict[str, Any]) -> str:
+    command = f"oneguard data build --out {mix.get('path', 'build/mix/train_mix.parquet')}"
+    if mix.get("keep_split_from"):
+        command += f" --keep-split-from {mix['keep_split_from']}"
+    return command
 
 
 def _resumed(training: dict[str, Any]) -> str:
@@ -212,7 +221,7 @@ def render_model_card(config: ArtifactConfig, benchmark: dict[str, Any] | None =
         f"(sha256 prefix {training.get('mix', {}).get('sha256_16', '?')}); "
         f"dev split: {training.get('dev_split', '?')}. Counts below are rows with that label; "
         "a row may label several tasks. The mix is rebuilt from the shared data with "
-        "`oneguard data build --out build/mix/train_mix.parquet` (deterministic; its own "
+        f"`{_mix_command(training.get('mix', {}))}` (deterministic; its own "
         "summary lists the rows dropped per source by deduplication against every evaluation "
         "set).",
         "",

@@ -16,7 +16,10 @@ Prompt harm is weak: the Quora rows carry Quora's ``is_insincere`` (joined by pr
 ``quora_insincere_hand_labeled.json``). A sincere question is an ordinary question ->
 unharmful; "insincere" (loaded, rhetorical, false-premise or disparaging) is mostly not
 harmful in WildGuard's sense, so it stays unknown, as do the political and NY Post prompts.
-Response harm is not labelled. Train.
+
+Response harm is implied (:func:`oneguard.schema.implied_response_harm`): an answer to a
+sincere Quora question, and a flat refusal (``rejected``), are unharmful; the other responses
+stay unknown. A record with an implied label is ``annotation="rule"``. Train.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from pathlib import Path
 
 from oneguard.data.registry import register_source
 from oneguard.data.sources._formats import choice, expect_list, field, read_json
-from oneguard.schema import COMPLIANCE, REFUSAL, UNHARMFUL, Record
+from oneguard.schema import COMPLIANCE, REFUSAL, UNHARMFUL, Record, implied_response_harm
 from oneguard.taxonomy import UNKNOWN, subcategory_for
 
 TONES = {
@@ -55,7 +58,7 @@ def _quora_labels(folder: Path) -> dict[str, str]:
 @register_source(
     "chatgpt_refusals",
     folder="chatgpt_refusals",
-    tasks=("refusal", "prompt"),
+    tasks=("refusal", "prompt", "response"),
     role="train",
     description="1,721 ChatGPT responses with human refusal labels; Quora sincerity for prompts",
 )
@@ -66,14 +69,18 @@ def load_hand_labeled(folder: Path) -> Iterator[Record]:
         where = f"{path}: item {position}"
         prompt = field(item, "prompt", where)
         label = quora.get(prompt, UNKNOWN)
+        tone = field(item, "tone", where)
+        refusal = choice(tone, TONES, where, "tone")
+        response_harm = implied_response_harm(label, full_refusal=tone == "rejected")
         yield Record(
             prompt=prompt,
             response=field(item, "response", where),
             source="chatgpt_refusals",
             split="quora" if prompt in quora else "political_nypost",
             prompt_harm_label=label,
-            response_refusal_label=choice(field(item, "tone", where), TONES, where, "tone"),
+            response_harm_label=response_harm,
+            response_refusal_label=refusal,
             subcategory=subcategory_for(label, UNKNOWN),
-            annotation="human",
+            annotation="human" if response_harm == UNKNOWN else "rule",
             id=str(position),
         )

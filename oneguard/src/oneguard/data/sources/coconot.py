@@ -9,9 +9,9 @@
 * ``coconot_contrast_eval.jsonl`` (379): contrast prompts that sound unsafe but should be
   complied with -> unharmful. Eval-only (over-refusal test).
 * ``coconot_pref.jsonl`` (927): contrast prompts (unharmful) with a ``chosen`` GPT-4 answer
-  that complies by construction -> compliance. The ``rejected`` answers are a mix of refusals
-  and weaker answers with no per-item label, so they are not loaded. Response harm is not
-  labelled. Train.
+  that complies by construction -> compliance; an answer to an unharmful prompt is
+  unharmful (:func:`oneguard.schema.implied_response_harm`). The ``rejected`` answers are a
+  mix of refusals and weaker answers with no per-item label, so they are not loaded. Train.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from oneguard.data.registry import register_source
 from oneguard.data.sources._formats import category, field, read_jsonl
-from oneguard.schema import COMPLIANCE, HARMFUL, UNHARMFUL, Record
+from oneguard.schema import COMPLIANCE, HARMFUL, UNHARMFUL, Record, implied_response_harm
 from oneguard.taxonomy import BENIGN, subcategory_for
 
 SAFETY_CATEGORY = "Requests with safety concerns"
@@ -79,7 +79,7 @@ def load_contrast_eval(folder: Path) -> Iterator[Record]:
 @register_source(
     "coconot_pref",
     folder="coconot",
-    tasks=("prompt", "refusal"),
+    tasks=("prompt", "response", "refusal"),
     role="train",
     description="CoCoNot contrast preference set: 927 benign prompts with compliant GPT-4 answers",
 )
@@ -93,6 +93,7 @@ def load_pref(folder: Path) -> Iterator[Record]:
             source="coconot_pref",
             split=field(item, "category", where),
             prompt_harm_label=UNHARMFUL,
+            response_harm_label=implied_response_harm(UNHARMFUL, full_refusal=False),
             response_refusal_label=COMPLIANCE,
             subcategory=BENIGN,
             annotation="rule",

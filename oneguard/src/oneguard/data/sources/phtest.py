@@ -10,8 +10,12 @@ Label mapping:
 
 Roles follow the manifest: the prompts are an over-refusal benchmark (``phtest_prompts``,
 eval); the responses train refusal (``phtest_responses``, train). Because the responses'
-prompts are the benchmark's prompts, the train source labels only refusal: prompt harm stays
-unknown there so the prompt head never trains on the benchmark. Response harm is not labelled.
+prompts are the benchmark's prompts, the train source never labels prompt harm, so the prompt
+head never trains on the benchmark. Response harm is implied
+(:func:`oneguard.schema.implied_response_harm`, ``annotation="rule"``): every response to a
+harmless prompt, and a full refusal of a controversial one, is unharmful; a compliance or
+partial refusal with a controversial prompt stays unknown. These are the harmless answers to
+harmful-sounding requests that the response head otherwise never sees.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from pathlib import Path
 
 from oneguard.data.registry import register_source
 from oneguard.data.sources._formats import choice, read_csv
-from oneguard.schema import COMPLIANCE, REFUSAL, UNHARMFUL, Record
+from oneguard.schema import COMPLIANCE, REFUSAL, UNHARMFUL, Record, implied_response_harm
 from oneguard.taxonomy import UNKNOWN, subcategory_for
 
 HARMFULNESS = {"harmless": UNHARMFUL, "controversial": UNKNOWN}
@@ -60,23 +64,27 @@ def load_prompts(folder: Path) -> Iterator[Record]:
 @register_source(
     "phtest_responses",
     folder="phtest",
-    tasks=("refusal",),
+    tasks=("refusal", "response"),
     role="train",
-    description="PHTest responses of 3 models with automatic refusal labels (9,780)",
+    description="PHTest responses of 3 models: automatic refusal labels, implied response harm",
 )
 def load_responses(folder: Path) -> Iterator[Record]:
     for model in MODELS:
         path = folder / "evaluation_results" / f"{model}.csv"
-        for row_no, row in read_csv(path, ("ID", "Request", "Response", "Response_cls")):
+        columns = ("ID", "Request", "Harmfulness", "Response", "Response_cls")
+        for row_no, row in read_csv(path, columns):
             where = f"{path}:row {row_no}"
+            prompt_harm = choice(row["Harmfulness"], HARMFULNESS, where, "Harmfulness")
+            response_cls = row["Response_cls"]
+            refusal = choice(response_cls, RESPONSE_CLS, where, "Response_cls")
+            response_harm = implied_response_harm(prompt_harm, response_cls == "2_full_refusal")
             yield Record(
                 prompt=row["Request"],
                 response=row["Response"],
                 source="phtest_responses",
                 split=model,
-                response_refusal_label=choice(
-                    row["Response_cls"], RESPONSE_CLS, where, "Response_cls"
-                ),
-                annotation="model",
+                response_harm_label=response_harm,
+                response_refusal_label=refusal,
+                annotation="model" if response_harm == UNKNOWN else "rule",
                 id=f"{model}:{row['ID']}",
             )

@@ -1,0 +1,175 @@
+"""Score candidate models on a training mix's dev split: the rule that picks the default.
+
+    python oneguard/benchmarks/dev_select.py --mix build/mix_v2/train_mix.parquet \\
+        oneguard/src/oneguard/weights/default /tmp/og/runs/default_e3_backup --name dev_selection
+
+Each model classifies every dev row (with its earlier turns) through :class:`oneguard.Guard`
+(fp32, as shipped); per
+task the threshold is re-picked for the best F1 on those rows, as training does, so models are
+compared at their own best operating point. The model with the best mean of the three dev F1s
+is the one to ship. No benchmark is read. Writes ``benchmarks/results/<name>.{md,json}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "results"
+_ROLE_LINE = re.compile(r"^(user|assistant|system): (.*)$", re.DOTALL)
+#: (task, result score field, record label field, positive label)
+TASKS = (
+    ("prompt", "prompt_harmfulness_score", "prompt_harm_label", "harmful"),
+    ("response", "response_harmfulness_score", "response_harm_label", "harmful"),
+    ("refusal", "response_refusal_score", "response_refusal_label", "refusal"),
+)
+
+
+def _turns(context: str | None) -> tuple[tuple[str, str], ...]:
+    """A record's ``"role: text"`` context lines back into turns (a line without a role
+    prefix continues the turn before it), so the model sees what training showed it."""
+    turns: list[list[str]] = []
+    for line in (context or "").split("\n"):
+        match = _ROLE_LINE.match(line)
+        if match:
+            turns.append([match[1], match[2]])
+        elif turns:
+            turns[-1][1] += "\n" + line
+    return tuple((role, text) for role, text in turns)
+
+
+def _false_alarms(guard: Any, rows: list[Any], results: list[Any]) -> dict[str, Any]:
+    """Per source, the share of responses labelled unharmful that the model flags at its own
+    stored threshold: where the response head over-reacts."""
+    stored = getattr(guard.backend, "thresholds", {}).get("response")
+    by_source: dict[str, list[bool]] = {}
+    for record, result in zip(rows, results, strict=True):
+        score = result.response_harmfulness_score
+        if record.response_harm_label == "unharmful" and score is not None and stored is not None:
+            source = record.source.removeprefix("augment:")
+            by_source.setdefault(source, []).append(score >= stored)
+    return {
+        "threshold": stored,
+        "sources": {
+            k: {"n": len(v), "rate": float(np.mean(v))} for k, v in sorted(by_source.items())
+        },
+    }
+
+
+def score_model(model: str, rows: list[Any], batch_size: int) -> dict[str, Any]:
+    from oneguard.model.thresholds import best_f1_threshold
+    from oneguard.schema import Item
+    from tqdm import tqdm
+
+    from oneguard import Guard
+
+    guard = Guard.load(model, batch_size=batch_size)
+    items = [Item(r.prompt, r.response, _turns(r.context)) for r in rows]
+    started = time.perf_counter()
+    results = []
+    with tqdm(total=len(items), desc=Path(model).name, unit="item") as bar:
+        for batch in guard.iter_results(items):
+            results.extend(batch)
+            bar.update(len(batch))
+    tasks: dict[str, Any] = {}
+    for task, score_field, label_field, positive in TASKS:
+        labelled = [
+            (getattr(r, label_field) == positive, getattr(res, score_field))
+            for r, res in zip(rows, results, strict=True)
+            if getattr(r, label_field) != "unknown" and getattr(res, score_field) is not None
+        ]
+        truth = np.array([t for t, _ in labelled], dtype=bool)
+        scores = np.array([s for _, s in labelled], dtype=float)
+        choice = best_f1_threshold(truth, scores)
+        tasks[task] = {"f1": choice.f1, "threshold": choice.threshold, "n": int(len(truth))}
+    return {
+        "model": model,
+        "tasks": tasks,
+        "response_false_alarms": _false_alarms(guard, rows, results),
+        "mean_f1": float(np.mean([t["f1"] for t in tasks.values()])),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("models", nargs="+", help="embedded model folders to compare")
+    parser.add_argument("--mix", type=Path, required=True, help="training mix Parquet")
+    parser.add_argument("--name", default="dev_selection", help="results file stem")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads")
+    parser.add_argument("--batch-size", type=int, default=32)
+    args = parser.parse_args(argv)
+
+    import torch
+    from oneguard.data.mix import DEV, read_mix
+
+    torch.set_num_threads(args.threads)
+    try:
+        rows = [r for r in read_mix(args.mix) if r.split == DEV]
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not rows:
+        print(f"error: {args.mix} has no dev rows", file=sys.stderr)
+        return 2
+    for model in args.models:
+        if not Path(model).is_dir():
+            print(f"error: model folder {model} not found", file=sys.stderr)
+            return 2
+    scored = [score_model(m, rows, args.batch_size) for m in args.models]
+    best = max(scored, key=lambda s: s["mean_f1"])
+    command = "python oneguard/benchmarks/dev_select.py " + " ".join(
+        [f"--mix {args.mix}", *args.models, f"--name {args.name}"]
+    )
+    report = {"command": command, "mix": str(args.mix), "dev_rows": len(rows), "models": scored}
+    report["best"] = best["model"]
+    lines = [
+        f"# Dev-split selection on `{args.mix}` ({len(rows):,} dev rows)",
+        "",
+        "F1 (%) at each model's best-F1 threshold on these rows; the best mean is the default.",
+        "",
+        "| model | prompt | response | refusal | mean |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for s in scored:
+        f1 = [f"{100 * s['tasks'][t]['f1']:.1f}" for t, *_ in TASKS]
+        mark = " (best)" if s is best else ""
+        lines.append(f"| `{s['model']}`{mark} | {' | '.join(f1)} | {100 * s['mean_f1']:.2f} |")
+    n = {t: scored[0]["tasks"][t]["n"] for t, *_ in TASKS}
+    lines += ["", "Labelled dev rows: " + ", ".join(f"{t} {v:,}" for t, v in n.items()) + "."]
+    lines += [
+        "",
+        "Responses labelled unharmful that each model flags at its own stored threshold "
+        "(% of n), per source (augmented variants counted with their source):",
+        "",
+        "| source | n | " + " | ".join(f"`{Path(s['model']).name}`" for s in scored) + " |",
+        "|---|---:|" + "---:|" * len(scored),
+    ]
+    first = scored[0]["response_false_alarms"]["sources"]
+    for source, cell in first.items():
+        rates = [
+            f"{100 * s['response_false_alarms']['sources'][source]['rate']:.1f}" for s in scored
+        ]
+        lines.append(f"| {source} | {cell['n']} | " + " | ".join(rates) + " |")
+    lines.append(
+        "| (threshold) | | "
+        + " | ".join(f"{s['response_false_alarms']['threshold']:.3f}" for s in scored)
+        + " |"
+    )
+    lines += ["", f"Command: `{command}`"]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{args.name}.json").write_text(json.dumps(report, indent=1) + "\n", "utf-8")
+    (RESULTS / f"{args.name}.md").write_text("\n".join(lines) + "\n", "utf-8")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
