@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
 from pathlib import Path
@@ -23,26 +22,12 @@ from typing import Any
 import numpy as np
 
 RESULTS = Path(__file__).resolve().parent / "results"
-_ROLE_LINE = re.compile(r"^(user|assistant|system): (.*)$", re.DOTALL)
 #: (task, result score field, record label field, positive label)
 TASKS = (
     ("prompt", "prompt_harmfulness_score", "prompt_harm_label", "harmful"),
     ("response", "response_harmfulness_score", "response_harm_label", "harmful"),
     ("refusal", "response_refusal_score", "response_refusal_label", "refusal"),
 )
-
-
-def _turns(context: str | None) -> tuple[tuple[str, str], ...]:
-    """A record's ``"role: text"`` context lines back into turns (a line without a role
-    prefix continues the turn before it), so the model sees what training showed it."""
-    turns: list[list[str]] = []
-    for line in (context or "").split("\n"):
-        match = _ROLE_LINE.match(line)
-        if match:
-            turns.append([match[1], match[2]])
-        elif turns:
-            turns[-1][1] += "\n" + line
-    return tuple((role, text) for role, text in turns)
 
 
 def _false_alarms(guard: Any, rows: list[Any], results: list[Any]) -> dict[str, Any]:
@@ -65,13 +50,12 @@ def _false_alarms(guard: Any, rows: list[Any], results: list[Any]) -> dict[str, 
 
 def score_model(model: str, rows: list[Any], batch_size: int) -> dict[str, Any]:
     from oneguard.model.thresholds import best_f1_threshold
-    from oneguard.schema import Item
     from tqdm import tqdm
 
     from oneguard import Guard
 
     guard = Guard.load(model, batch_size=batch_size)
-    items = [Item(r.prompt, r.response, _turns(r.context)) for r in rows]
+    items = [r.to_item() for r in rows]
     started = time.perf_counter()
     results = []
     with tqdm(total=len(items), desc=Path(model).name, unit="item") as bar:
@@ -119,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     if not rows:
         print(f"error: {args.mix} has no dev rows", file=sys.stderr)
         return 2
+    for task, _, label_field, _ in TASKS:
+        if all(getattr(r, label_field) == "unknown" for r in rows):
+            print(f"error: {args.mix}: no dev row labels the {task} task", file=sys.stderr)
+            return 2
     for model in args.models:
         if not Path(model).is_dir():
             print(f"error: model folder {model} not found", file=sys.stderr)

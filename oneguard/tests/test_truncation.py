@@ -9,8 +9,8 @@ from oneguard.model.truncation import (
     SEGMENT_RESPONSE,
     SEGMENT_SPECIAL,
     TruncationPolicy,
-    context_text,
 )
+from oneguard.schema import Record, context_text, context_turns
 
 CLS, SEP = 101, 102
 
@@ -96,6 +96,14 @@ def test_raw_text_clipping_keeps_both_ends_of_a_response():
 def test_context_text_formats_turns_as_role_lines():
     assert context_text([("user", "hi"), ("assistant", "hello")]) == "user: hi\nassistant: hello"
     assert context_text([]) is None
+
+
+def test_context_turns_inverts_context_text_and_feeds_record_items():
+    turns = (("user", "hi\nthere"), ("assistant", "hello"))
+    assert context_turns(context_text(turns)) == turns
+    assert context_turns(None) == ()
+    record = Record(prompt="and now?", response="fine", source="t", context=context_text(turns))
+    assert record.to_item().context == turns
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ the CLI and the server agree on what an item and a result look like.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -90,9 +91,35 @@ class Record:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def to_item(self) -> Item:
+        """The classifier input this record labels, earlier turns included."""
+        return Item(self.prompt, self.response, context_turns(self.context))
+
 
 # ---------------------------------------------------------------------------------------------
 # Classifier input
+
+_ROLE_LINE = re.compile(r"^(user|assistant|system): (.*)$", re.DOTALL)
+
+
+def context_text(turns: Sequence[tuple[str, str]]) -> str | None:
+    """Earlier conversation turns as ``"role: text"`` lines (the format of
+    :attr:`Record.context`), or None when there are none."""
+    lines = [f"{role}: {text}" for role, text in turns if text]
+    return "\n".join(lines) if lines else None
+
+
+def context_turns(text: str | None) -> tuple[tuple[str, str], ...]:
+    """:attr:`Record.context` back into ``(role, text)`` turns, the inverse of
+    :func:`context_text`; a line without a role prefix continues the turn before it."""
+    turns: list[list[str]] = []
+    for line in (text or "").split("\n"):
+        match = _ROLE_LINE.match(line)
+        if match:
+            turns.append([match[1], match[2]])
+        elif turns:
+            turns[-1][1] += "\n" + line
+    return tuple((role, content) for role, content in turns)
 
 
 @dataclass(frozen=True)

@@ -475,22 +475,6 @@ def _file_digest(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def _mix_split_source(path: Path) -> str | None:
-    """The earlier mix whose dev split this one kept (from the summary beside it), so the
-    model card can give the exact command that rebuilds it."""
-    from oneguard.data.mix import summary_paths
-
-    summary = summary_paths(path)[1]
-    if not summary.is_file():
-        return None
-    try:
-        config = json.loads(summary.read_text(encoding="utf-8")).get("config", {})
-    except (json.JSONDecodeError, AttributeError):
-        return None
-    value = config.get("keep_split_from")
-    return value if isinstance(value, str) else None
-
-
 def _trainable_state(model: ModerationModel) -> dict[str, dict[str, torch.Tensor]]:
     return {
         "heads": {k: v.detach().cpu() for k, v in model.heads.state_dict().items()},
@@ -729,6 +713,8 @@ def train(config: TrainConfig) -> TrainSummary:
     # ---- artifact
     trained = [] if config.frozen else trainable_encoder_tensors(model)
     delta = [n for n, _ in model.encoder.named_parameters() if n in {*trained, *inherited_delta}]
+    from oneguard.data.mix import kept_split_source  # the data registry: only when saving
+
     model.to("cpu")
     artifact = ArtifactConfig(
         truncation=policy,
@@ -744,7 +730,7 @@ def train(config: TrainConfig) -> TrainSummary:
             "mix": {
                 "path": str(config.mix),
                 "sha256_16": mix_digest,
-                "keep_split_from": _mix_split_source(Path(config.mix)),
+                "keep_split_from": kept_split_source(config.mix),
             },
             "init_from": init_record,
             "dev_split": dev_how,

@@ -18,9 +18,8 @@ import torch
 from oneguard.model.artifact import ArtifactError, is_artifact, load_artifact
 from oneguard.model.classifier import Scores
 from oneguard.model.inputs import TextInput
-from oneguard.model.truncation import context_text
 from oneguard.paths import DEFAULT_MODEL_DIR
-from oneguard.schema import COMPLIANCE, HARMFUL, REFUSAL, UNHARMFUL, Item, Result
+from oneguard.schema import COMPLIANCE, HARMFUL, REFUSAL, UNHARMFUL, Item, Result, context_text
 from oneguard.taxonomy import CATEGORY_CLASSES
 
 #: ``dtype`` values: fp32 (default), bf16 autocast, or int8 dynamic quantisation (CPU).

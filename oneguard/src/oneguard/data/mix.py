@@ -563,6 +563,20 @@ def write_mix(result: MixResult, out_path: str | Path) -> list[Path]:
     return [out, markdown, summary]
 
 
+def kept_split_source(path: str | Path) -> str | None:
+    """The earlier mix whose dev split the mix at ``path`` kept (``keep_split_from``, read from
+    its summary), so a model card can give the exact command that rebuilds it."""
+    summary = summary_paths(path)[1]
+    if not summary.is_file():
+        return None
+    try:
+        config = json.loads(summary.read_text(encoding="utf-8")).get("config", {})
+    except (json.JSONDecodeError, AttributeError):
+        return None
+    value = config.get("keep_split_from")
+    return value if isinstance(value, str) else None
+
+
 def read_mix(path: str | Path) -> list[Record]:
     """Records of a mix written by :func:`write_mix` (validated again on the way in)."""
     path = Path(path)

@@ -49,13 +49,6 @@ class EncodedInput:
         return len(self.input_ids)
 
 
-def context_text(turns: Sequence[tuple[str, str]]) -> str | None:
-    """Earlier conversation turns as ``"role: text"`` lines (the format of
-    :attr:`oneguard.schema.Record.context`), or None when there are none."""
-    lines = [f"{role}: {text}" for role, text in turns if text]
-    return "\n".join(lines) if lines else None
-
-
 @dataclass(frozen=True)
 class TruncationPolicy:
     max_length: int = 256
