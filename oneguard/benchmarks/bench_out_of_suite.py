@@ -140,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tfidf", type=Path, default=Path("build/tfidf"), help="floor model")
     parser.add_argument("--data-dir", help="shared data folder holding moderation/")
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
+    parser.add_argument(
+        "--out-dir", type=Path, default=RESULTS_DIR, help="where out_of_suite.{md,json} go"
+    )
     args = parser.parse_args(argv)
     if not args.tfidf.is_dir():
         parser.error(
@@ -156,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     command = shlex.join(["python", "oneguard/benchmarks/bench_out_of_suite.py", *sys.argv[1:]])
     result = measure(guards, benchmarks)
-    print(write_report(result, benchmarks, command).read_text(encoding="utf-8"))
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    print(write_report(result, benchmarks, command, args.out_dir).read_text(encoding="utf-8"))
     return 0
 
 

@@ -64,6 +64,22 @@ def test_suite_loads_in_paper_order(suite):
     assert toxic.items()[0].response is None
 
 
+def test_benchmark_items_keep_earlier_turns():
+    turns = (("user", "hi"), ("assistant", "hello"))
+    record = Record(
+        prompt="you are useless",
+        response="Sorry to hear that.",
+        context="user: hi\nassistant: hello",
+        source="t",
+        prompt_harm_label=HARMFUL,
+        response_harm_label=UNHARMFUL,
+    )
+    prompt_item = Benchmark("p", "prompt", [record]).items()[0]
+    assert (prompt_item.response, prompt_item.context) == (None, turns)
+    response_item = Benchmark("r", "response", [record]).items()[0]
+    assert (response_item.response, response_item.context) == ("Sorry to hear that.", turns)
+
+
 def test_missing_data_folder_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="benchmark data not found"):
         load_public_suite(tmp_path)

@@ -131,10 +131,12 @@ class Benchmark:
         self.short = self.short or self.name
 
     def items(self) -> list[Item]:
-        """Classifier inputs. A prompt task is judged on the prompt alone."""
+        """Classifier inputs, with a conversation's earlier turns (as in training and in
+        ``classify`` on ``messages``). A prompt task is judged without the response."""
+        items = [r.to_item() for r in self.records]
         if self.task == "prompt":
-            return [Item(prompt=r.prompt) for r in self.records]
-        return [Item(prompt=r.prompt, response=r.response) for r in self.records]
+            return [Item(prompt=i.prompt, context=i.context) for i in items]
+        return items
 
     def gold(self) -> list[bool]:
         return [bool(gold_label(r, self.task)) for r in self.records]
