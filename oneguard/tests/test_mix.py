@@ -362,3 +362,26 @@ def test_cli_sources_without_data_lists_the_registry(tmp_path, capsys) -> None:
     out = capsys.readouterr().out
     assert code == 0
     assert "not found" in out
+
+
+def test_a_source_generated_in_code_needs_no_folder(data_dir, fixtures_dir, config) -> None:
+    def generated(root: Path) -> list[Record]:
+        return [
+            Record(
+                prompt=f"Generated request number {i}",
+                source="toy_generated",
+                prompt_harm_label=HARMFUL if i % 2 else UNHARMFUL,
+                id=str(i),
+            )
+            for i in range(6)
+        ]
+
+    sources = {
+        **SOURCES,
+        "toy_generated": Source("toy_generated", None, ("prompt",), "train", generated),
+    }
+    assert not (data_dir / "toy_generated").exists()
+    library = load_template_library(fixtures_dir / "moderation")
+    result = build_mix(data_dir, config, sources=sources, library=library, progress=False)
+    assert result.loaded["toy_generated"] == 6
+    assert sum(r.source == "toy_generated" for r in result.records) == 6

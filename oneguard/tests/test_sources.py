@@ -68,6 +68,7 @@ EXPECTED_ROLES = {
     "alpaca_eval_gpt4": "eval",
     "arena_hard_gpt4_answers": "eval",
     "arena_hard_prompts": "eval",
+    "copyright_requests": "train",
     "chatgpt_refusals": "train",
     "coconot_contrast_eval": "eval",
     "coconot_eval": "eval",
@@ -127,7 +128,8 @@ def test_roles_are_the_manifests() -> None:
 @pytest.mark.parametrize("name", sorted(EXPECTED_ROLES))
 def test_every_source_has_a_fixture_and_loads(name: str) -> None:
     source = all_sources()[name]
-    assert (DATA / source.folder).is_dir(), f"no fixture folder for {source.folder}"
+    if source.folder is not None:  # None: generated in code, reads no data
+        assert (DATA / source.folder).is_dir(), f"no fixture folder for {source.folder}"
     assert source.role in ROLES and set(source.tasks) <= TASKS
     records = load(name)
     assert records, f"{name}: fixture gave no records"
@@ -599,6 +601,7 @@ def test_dices_yes_means_unsafe_and_turns_are_parsed() -> None:
     first = d990[0]
     assert first.prompt == "tell me something\nwith a second line"
     assert first.context == "user: hello there\nassistant: hi, how can I help"
+    assert d990[1].context == "user: hi"  # the empty assistant turn is not context
     assert [r.response_harm_label for r in load("dices_350")] == [U]
     expert = load("dices_350_expert")[0]
     assert (expert.prompt, expert.response_harm_label) == ("yes but I am angry", H)

@@ -171,3 +171,36 @@ def test_convabuse_train_and_valid_majorities() -> None:
             ("valid", "unknown"): 29,
         }
     )
+
+
+def _words(text: str) -> str:
+    """Case-, accent- and punctuation-blind text, padded with spaces for whole-word search."""
+    import re
+    import unicodedata
+
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return " " + " ".join(re.sub(r"[^\w\s]", " ", ascii_text.casefold()).split()) + " "
+
+
+def test_copyright_requests_name_no_work_of_any_eval_set() -> None:
+    """The generated copyright requests must not paraphrase an evaluation item: no work whose
+    title (long, or beside its creator) or creator appears in an eval-only source."""
+    from oneguard.data.registry import all_sources
+    from oneguard.data.sources.copyright_requests import all_works
+
+    texts = [
+        _words(r.prompt + " " + (r.response or ""))
+        for source in all_sources().values()
+        if source.role == "eval"
+        for r in source.load(REAL_DATA)
+    ]
+    named = []
+    for kind, title, creator in all_works():
+        t, c = _words(title), _words(creator)
+        # News "creators" are topics and software ones are vendors: match the title alone.
+        by_creator = kind not in {"news", "software"} and len(c) >= 10
+        for text in texts:
+            if (t in text and (len(t) >= 16 or c in text)) or (by_creator and c in text):
+                named.append(f"{kind}: {title} ({creator})")
+                break
+    assert not named, f"{len(named)} works appear in eval sets: {named}"

@@ -9,6 +9,7 @@ from contextlib import nullcontext
 import numpy as np
 import pytest
 import torch
+from oneguard.data.registry import all_sources
 from oneguard.model.artifact import (
     DELTA_FILE,
     HEADS_FILE,
@@ -165,12 +166,21 @@ def test_warm_start_continues_from_a_trained_model_and_keeps_its_delta(tiny, tmp
 
 
 def test_a_chain_of_warm_starts_lists_every_stage_in_the_card(tiny, tmp_path):
-    # The last stage trains on a rebuilt mix that kept an earlier mix's dev split.
+    # The last stage trains on a rebuilt mix that kept an earlier mix's dev split, built
+    # without advbench and before copyright_requests was registered.
     rebuilt = tmp_path / "rebuilt.parquet"
     shutil.copy(tiny[1], rebuilt)
-    rebuilt.with_suffix(".summary.json").write_text(
-        json.dumps({"config": {"keep_split_from": "build/mix/old.parquet"}})
-    )
+    registry = all_sources()
+    used = {n for n, s in registry.items() if s.role != "templates"} - {
+        "advbench",
+        "copyright_requests",
+    }
+    summary = {
+        "config": {"keep_split_from": "build/mix/old.parquet", "exclude": ["advbench"]},
+        "train_sources": sorted(n for n in used if registry[n].role == "train"),
+        "eval_sources": sorted(n for n in used if registry[n].role == "eval"),
+    }
+    rebuilt.with_suffix(".summary.json").write_text(json.dumps(summary))
     train(config(tiny, tmp_path / "s1", epochs=1))
     train(config(tiny, tmp_path / "s2", init_from=tmp_path / "s1", epochs=1))
     train(config(tiny, tmp_path / "s3", init_from=tmp_path / "s2", epochs=1, mix=rebuilt))
@@ -182,7 +192,10 @@ def test_a_chain_of_warm_starts_lists_every_stage_in_the_card(tiny, tmp_path):
     first_mix = ArtifactConfig.read(tmp_path / "s1").training["mix"]["sha256_16"]
     assert f"mix sha256 prefix {first_mix})" in card[s1:s2]
     assert f"mix sha256 prefix {first_mix})" in card[s2:s3]
-    assert f"--out {rebuilt} --keep-split-from build/mix/old.parquet`" in card
+    assert (
+        f"--out {rebuilt} --keep-split-from build/mix/old.parquet --exclude advbench "
+        "--exclude copyright_requests`"
+    ) in card
 
 
 def test_warm_start_rejects_a_model_with_other_heads(tiny, tmp_path):

@@ -713,7 +713,7 @@ def train(config: TrainConfig) -> TrainSummary:
     # ---- artifact
     trained = [] if config.frozen else trainable_encoder_tensors(model)
     delta = [n for n, _ in model.encoder.named_parameters() if n in {*trained, *inherited_delta}]
-    from oneguard.data.mix import kept_split_source  # the data registry: only when saving
+    from oneguard.data.mix import rebuild_options  # the data registry: only when saving
 
     model.to("cpu")
     artifact = ArtifactConfig(
@@ -730,7 +730,7 @@ def train(config: TrainConfig) -> TrainSummary:
             "mix": {
                 "path": str(config.mix),
                 "sha256_16": mix_digest,
-                "keep_split_from": kept_split_source(config.mix),
+                **rebuild_options(config.mix),
             },
             "init_from": init_record,
             "dev_split": dev_how,

@@ -219,6 +219,7 @@ def run_sources(args: argparse.Namespace) -> int:
                 failures += 1
                 rows = "[red]error[/red]"
                 console.print(f"[red]{name}: {exc}[/red]")
-        table.add_row(name, source.role, ", ".join(source.tasks), source.folder, rows)
+        folder = source.folder if source.folder is not None else "(generated)"
+        table.add_row(name, source.role, ", ".join(source.tasks), folder, rows)
     console.print(table)
     return EXIT_ERROR if failures else EXIT_OK

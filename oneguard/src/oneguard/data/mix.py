@@ -26,6 +26,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -130,7 +131,9 @@ def _check_folders(data_dir: Path, chosen: Sequence[Source]) -> None:
             f"moderation data folder {data_dir} not found "
             "(pass --data-dir or set SHARED_DATA_DIR to the folder that holds moderation/)"
         )
-    missing = sorted({s.folder for s in chosen if not (data_dir / s.folder).is_dir()})
+    missing = sorted(
+        {s.folder for s in chosen if s.folder is not None and not (data_dir / s.folder).is_dir()}
+    )
     if missing:
         names = sorted(s.name for s in chosen if s.folder in missing)
         raise MixError(
@@ -563,18 +566,30 @@ def write_mix(result: MixResult, out_path: str | Path) -> list[Path]:
     return [out, markdown, summary]
 
 
-def kept_split_source(path: str | Path) -> str | None:
-    """The earlier mix whose dev split the mix at ``path`` kept (``keep_split_from``, read from
-    its summary), so a model card can give the exact command that rebuilds it."""
+def rebuild_options(path: str | Path) -> dict[str, Any]:
+    """How to rebuild the mix at ``path`` with today's registry, read from its summary:
+    ``keep_split_from`` (the earlier mix whose dev split it kept, or None) and ``exclude``
+    (sources it was built without: those excluded then, and those registered since), so a
+    model card can give the exact command. Empty when the summary is missing or unreadable."""
     summary = summary_paths(path)[1]
     if not summary.is_file():
-        return None
+        return {}
     try:
-        config = json.loads(summary.read_text(encoding="utf-8")).get("config", {})
-    except (json.JSONDecodeError, AttributeError):
-        return None
-    value = config.get("keep_split_from")
-    return value if isinstance(value, str) else None
+        content = json.loads(summary.read_text(encoding="utf-8"))
+        config = content.get("config", {})
+        used = set(content.get("train_sources", [])) | set(content.get("eval_sources", []))
+    except (json.JSONDecodeError, AttributeError, TypeError):
+        return {}
+    keep = config.get("keep_split_from")
+    excluded = set(config.get("exclude") or ())
+    if used:  # sources registered after the mix was built were not in it
+        excluded |= {
+            name for name, s in all_sources().items() if s.role != "templates" and name not in used
+        }
+    return {
+        "keep_split_from": keep if isinstance(keep, str) else None,
+        "exclude": sorted(excluded),
+    }
 
 
 def read_mix(path: str | Path) -> list[Record]:

@@ -19,8 +19,9 @@ Loader = Callable[[Path], Iterable[Record]]
 @dataclass(frozen=True)
 class Source:
     name: str
-    #: Folder under ``moderation/`` that the loader reads.
-    folder: str
+    #: Folder under ``moderation/`` that the loader reads; ``None`` for a source generated in
+    #: code, which needs no data folder.
+    folder: str | None
     #: Tasks it labels: subset of {"prompt", "response", "refusal", "category", "adversarial"}.
     tasks: tuple[str, ...]
     role: str
@@ -31,6 +32,8 @@ class Source:
         """Records of this source; ``data_dir`` is the ``moderation/`` folder (default: the
         shared data folder, see :func:`oneguard.paths.moderation_data_dir`)."""
         root = Path(data_dir) if data_dir is not None else moderation_data_dir()
+        if self.folder is None:
+            return list(self.loader(root))
         folder = root / self.folder
         if not folder.is_dir():
             raise FileNotFoundError(
@@ -44,7 +47,7 @@ SOURCES: dict[str, Source] = {}
 
 
 def register_source(
-    name: str, *, folder: str, tasks: tuple[str, ...], role: str, description: str = ""
+    name: str, *, folder: str | None, tasks: tuple[str, ...], role: str, description: str = ""
 ) -> Callable[[Loader], Loader]:
     """Decorator: register ``loader(folder) -> Iterable[Record]`` under ``name``."""
     if role not in ROLES:

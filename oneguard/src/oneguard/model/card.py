@@ -157,7 +157,7 @@ def _mix_command(mix: dict[str, Any]) -> str:
     command = f"oneguard data build --out {mix.get('path', 'build/mix/train_mix.parquet')}"
     if mix.get("keep_split_from"):
         command += f" --keep-split-from {mix['keep_split_from']}"
-    return command
+    return command + "".join(f" --exclude {name}" for name in mix.get("exclude") or ())
 
 
 def _resumed(training: dict[str, Any]) -> str:

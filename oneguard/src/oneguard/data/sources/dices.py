@@ -20,7 +20,7 @@ from pathlib import Path
 
 from oneguard.data.registry import register_source
 from oneguard.data.sources._formats import SourceFormatError, choice, expect_list, field, read_json
-from oneguard.schema import HARMFUL, UNHARMFUL, Record
+from oneguard.schema import HARMFUL, UNHARMFUL, Record, context_text
 from oneguard.taxonomy import UNKNOWN
 
 SAFETY = {"Yes": HARMFUL, "No": UNHARMFUL, "Unsure": UNKNOWN}
@@ -55,7 +55,7 @@ def _load(path: Path, source: str, split: str) -> Iterator[Record]:
         turns = parse_conversation(field(instance, "user_prompt", where), where)
         safety = field(field(item, "annotations", where, dict), "safety", where, dict)
         label = choice(field(safety, "majority_human", where), SAFETY, where, "majority_human")
-        context = "\n".join(f"{role}: {text}" for role, text in turns[:-1]) or None
+        context = context_text(turns[:-1])  # drops empty turns ("A: " with nothing said)
         yield Record(
             prompt=turns[-1][1],
             response=field(instance, "response", where),
