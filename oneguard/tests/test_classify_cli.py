@@ -508,7 +508,15 @@ def _start(args: list[str], sleep: float) -> subprocess.Popen:
     }
     command = [sys.executable, "-c", fake_backend.CLI_MAIN, "classify", *args]
     command += ["--backend", "fake", "--no-progress"]
-    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # A shell that starts pytest in the background ignores SIGINT, and an ignored SIGINT is
+    # inherited (Python then never raises KeyboardInterrupt): give the child the default back.
+    return subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
 
 
 def _wait_until(ready, process: subprocess.Popen, timeout: float = 60.0) -> None:
