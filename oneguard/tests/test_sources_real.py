@@ -174,12 +174,14 @@ def test_convabuse_train_and_valid_majorities() -> None:
 
 
 def _words(text: str) -> str:
-    """Case-, accent- and punctuation-blind text, padded with spaces for whole-word search."""
-    import re
+    """The dedup key (case and punctuation blind), also accent blind, padded with spaces for
+    whole-word search."""
     import unicodedata
 
+    from oneguard.data.dedup import normalize_text
+
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return " " + " ".join(re.sub(r"[^\w\s]", " ", ascii_text.casefold()).split()) + " "
+    return f" {normalize_text(ascii_text)} "
 
 
 def test_copyright_requests_name_no_work_of_any_eval_set() -> None:
