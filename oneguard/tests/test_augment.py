@@ -161,6 +161,54 @@ def test_seeds_spread_over_sources_and_responses_kept_on_request(library: Templa
     assert all(a.response_refusal_label == COMPLIANCE for a in benign)
 
 
+def _answered(n: int, source: str, harm: str) -> list[Record]:
+    """Labelled prompt+response pairs whose prompt label is unknown (as in Safe-RLHF)."""
+    return [
+        Record(
+            prompt=f"Tell me something about topic number {i} from {source}",
+            source=source,
+            response=f"Here is answer {i}.",
+            response_harm_label=harm,
+            id=f"{source}{i}",
+        )
+        for i in range(n)
+    ]
+
+
+def test_pair_variants_keep_the_answer_and_its_labels(library: TemplateLibrary) -> None:
+    records = (
+        _records()
+        + _answered(6, "qa", HARMFUL)
+        + _answered(6, "qa", UNHARMFUL)
+        + _answered(6, "chitchat", HARMFUL)
+    )
+    config = AugmentConfig(n_harmful=0, n_benign=0, n_pairs=10, pair_skip_sources=("chitchat",))
+    pairs = augment_pairs(records, library, config, seed=2)
+    assert len(pairs) == 10
+    assert Counter(a.response_harm_label for a, _ in pairs) == {HARMFUL: 5, UNHARMFUL: 5}
+    for augmented, seed in pairs:
+        assert augmented.adversarial is True and augmented.prompt != seed.prompt
+        assert augmented.response == seed.response
+        assert augmented.response_harm_label == seed.response_harm_label
+        assert augmented.response_refusal_label == seed.response_refusal_label
+        assert augmented.prompt_harm_label == seed.prompt_harm_label
+        assert "|augpair:" in augmented.id
+    # Skipped sources never seed a pair variant; the toy benign pairs (labelled) may.
+    assert "chitchat" not in {seed.source for _, seed in pairs}
+    assert augment_pairs(records, library, config, seed=2) == pairs
+
+
+def test_pair_variants_leave_the_other_variants_unchanged(library: TemplateLibrary) -> None:
+    records = _records() + _answered(6, "qa", HARMFUL)
+    plain = augment_records(records, library, AugmentConfig(n_harmful=8, n_benign=8), seed=5)
+    with_pairs = augment_records(
+        records, library, AugmentConfig(n_harmful=8, n_benign=8, n_pairs=6), seed=5
+    )
+    # A mix built before pair variants existed is rebuilt exactly with n_pairs=0.
+    assert with_pairs[: len(plain)] == plain
+    assert len(with_pairs) == len(plain) + 6
+
+
 @pytest.mark.parametrize(
     ("route", "marker"),
     [

@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from oneguard.cli import EXIT_ERROR, main
-from oneguard.data.augment import AUGMENT_PREFIX, AugmentConfig
+from oneguard.data.augment import AUGMENT_PREFIX, DEFAULT_PAIR_VARIANTS, AugmentConfig
 from oneguard.data.dedup import normalize_text
 from oneguard.data.mix import (
     DEV,
@@ -20,6 +20,7 @@ from oneguard.data.mix import (
     balanced_quotas,
     build_mix,
     read_mix,
+    rebuild_options,
     summary_columns,
     summary_paths,
     summary_rows,
@@ -27,6 +28,7 @@ from oneguard.data.mix import (
 )
 from oneguard.data.registry import Source
 from oneguard.data.templates import load_template_library
+from oneguard.model.card import _mix_command
 from oneguard.schema import COMPLIANCE, HARMFUL, REFUSAL, UNHARMFUL, UNKNOWN, Record
 
 TOPICS = [
@@ -227,6 +229,23 @@ def _sides(records, seed_prompt: dict[str, str]) -> dict[str, str]:
             key = normalize_text(record.prompt)
         assert sides.setdefault(key, record.split) == record.split
     return sides
+
+
+def test_pair_variants_keep_answers_and_are_recorded_for_rebuilding(
+    data_dir, fixtures_dir, config, tmp_path
+) -> None:
+    with_pairs = replace(config, augment=replace(config.augment, n_pairs=6))
+    result = _build(data_dir, fixtures_dir, with_pairs)
+    pairs = [r for r in result.records if "|augpair:" in r.id]
+    # Half the variants per response label; the toy sources answer no request harmfully.
+    assert Counter(r.response_harm_label for r in pairs) == {UNHARMFUL: 3}
+    assert all(r.response and r.response_harm_label in (HARMFUL, UNHARMFUL) for r in pairs)
+    out = tmp_path / "pairs.parquet"
+    write_mix(result, out)
+    assert rebuild_options(out)["augment_pairs"] == 6
+    # The card's rebuild command names the count only when it is not the CLI's default.
+    assert "--augment-pairs" not in _mix_command({"augment_pairs": DEFAULT_PAIR_VARIANTS})
+    assert _mix_command({"augment_pairs": 6}).endswith(" --augment-pairs 6")
 
 
 def test_keep_split_from_an_earlier_mix(data_dir, fixtures_dir, config, tmp_path) -> None:

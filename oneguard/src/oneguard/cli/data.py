@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from oneguard.cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE
+from oneguard.data.augment import DEFAULT_PAIR_VARIANTS
 from oneguard.paths import REPO_ROOT, moderation_data_dir
 
 #: The summary table is wide; when stdout is not a terminal (logs, CI), do not squash it.
@@ -89,6 +90,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=10_000,
         help="adversarial variants of benign requests (default: %(default)s)",
     )
+    build.add_argument(
+        "--augment-pairs",
+        type=int,
+        default=DEFAULT_PAIR_VARIANTS,
+        help="adversarial variants of labelled prompt+response pairs, keeping the response "
+        "(default: %(default)s)",
+    )
     build.add_argument("--no-augment", action="store_true", help="skip adversarial augmentation")
     build.add_argument(
         "--exclude",
@@ -147,7 +155,11 @@ def run_build(args: argparse.Namespace) -> int:
             dev_fraction=args.dev_fraction,
             augment=None
             if args.no_augment
-            else AugmentConfig(n_harmful=args.augment_harmful, n_benign=args.augment_benign),
+            else AugmentConfig(
+                n_harmful=args.augment_harmful,
+                n_benign=args.augment_benign,
+                n_pairs=args.augment_pairs,
+            ),
             exclude=tuple(args.exclude),
             strict_eval_dedup=args.strict_dedup,
             keep_split_from=args.keep_split_from,

@@ -18,6 +18,11 @@ request stays harmful, a wrapped benign one stays unharmful), has ``adversarial=
 deterministic given ``seed``: each variant draws from its own ``random.Random`` keyed by the
 seed, the record and the variant number, so adding a record does not change the others.
 
+Labelled prompt+response pairs are wrapped too (``n_pairs``), keeping the response and its
+labels: wrapping a request changes neither whether an answer to it is harmful nor whether it
+is a refusal, and WildGuard's training data pairs adversarial prompts with harmful and
+refusing answers alike, so the response heads learn to read the answer behind any wrapper.
+
 Base64 and similar encodings are left out on purpose: a text classifier cannot read them, so
 encoded harmful and benign requests would be the same input with opposite labels.
 """
@@ -45,6 +50,8 @@ from oneguard.data.templates import REQUEST_SLOT, TemplateLibrary
 from oneguard.schema import HARMFUL, UNHARMFUL, UNKNOWN, Record
 
 AUGMENT_PREFIX = "augment:"
+#: Prompt+response variants ``oneguard data build`` makes unless told otherwise.
+DEFAULT_PAIR_VARIANTS = 4_000
 
 # ---------------------------------------------------------------------------------------------
 # Composition
@@ -61,6 +68,14 @@ class AugmentConfig:
     min_seed_chars: int = 15
     #: Share of variants of a prompt+response seed that keep the response and its labels.
     keep_response_share: float = 0.25
+    #: Variants of labelled prompt+response seeds that always keep the response and its
+    #: labels, half with a harmful response and half with an unharmful one (0: none, as
+    #: mixes built before these existed; ``oneguard data build`` makes
+    #: :data:`DEFAULT_PAIR_VARIANTS`).
+    n_pairs: int = 0
+    #: Sources whose pairs are never wrapped: DiaSafety's are chit-chat replies to social-media
+    #: posts, not answers to requests, and nobody wraps a Reddit post in a jailbreak.
+    pair_skip_sources: tuple[str, ...] = ("diasafety_train",)
     #: Weights of the main routes; a route whose library part is missing is skipped.
     route_weights: tuple[tuple[str, float], ...] = (
         ("wildteaming", 0.30),
@@ -243,6 +258,20 @@ def is_seed(record: Record, config: AugmentConfig) -> bool:
     )
 
 
+def is_pair_seed(record: Record, config: AugmentConfig) -> bool:
+    """Whether a labelled prompt+response pair can be wrapped: a single-turn, vanilla request
+    of request length whose response harm is labelled."""
+    return (
+        record.response is not None
+        and record.response_harm_label in (HARMFUL, UNHARMFUL)
+        and record.adversarial is not True
+        and not record.context
+        and config.min_seed_chars <= len(record.prompt.strip()) <= config.max_seed_chars
+        and not record.source.startswith(AUGMENT_PREFIX)
+        and record.source not in config.pair_skip_sources
+    )
+
+
 def _balanced_pick(records: Sequence[Record], n: int, rng: random.Random) -> list[Record]:
     """``n`` seeds spread evenly over sources (so Alpaca's 31k prompts do not crowd out the
     rest), each prompt once before any repeats; deterministic for ``rng``."""
@@ -279,32 +308,48 @@ def augment_pairs(
     config: AugmentConfig | None = None,
     seed: int = 0,
 ) -> list[tuple[Record, Record]]:
-    """``(augmented, seed record)`` pairs: ``config.n_harmful`` variants of harmful seeds and
-    ``config.n_benign`` of benign ones among ``records`` (fewer only when a label has no
-    seeds or the variants run out of distinct texts). The seed is returned so that a split can
+    """``(augmented, seed record)`` pairs: ``config.n_harmful`` variants of harmful seeds,
+    ``config.n_benign`` of benign ones and ``config.n_pairs`` of labelled prompt+response
+    pairs among ``records`` (fewer only when a label has no seeds or the variants run out of
+    distinct texts). The seed is returned so that a split can
     keep every variant on the same side as its original prompt."""
     config = config or AugmentConfig()
     augmenter = Augmenter(library, config)
     seeds = [r for r in records if is_seed(r, config)]
+    pair_seeds = [r for r in records if is_pair_seed(r, config)] if config.n_pairs > 0 else []
     pick_rng = random.Random(f"oneguard-augment-pick:{seed}")
     out: list[tuple[Record, Record]] = []
     seen: set[str] = {normalize_text(r.prompt) for r in records}
-    for label, n in ((HARMFUL, config.n_harmful), (UNHARMFUL, config.n_benign)):
-        pool = [r for r in seeds if r.prompt_harm_label == label]
+    # (pool, variants wanted, whether every variant keeps its response)
+    plan = [
+        ([r for r in seeds if r.prompt_harm_label == HARMFUL], config.n_harmful, False),
+        ([r for r in seeds if r.prompt_harm_label == UNHARMFUL], config.n_benign, False),
+        ([r for r in pair_seeds if r.response_harm_label == HARMFUL], config.n_pairs // 2, True),
+        (
+            [r for r in pair_seeds if r.response_harm_label == UNHARMFUL],
+            config.n_pairs - config.n_pairs // 2,
+            True,
+        ),
+    ]
+    for pool, n, pairs_only in plan:
         variants_made: Counter[tuple[str, str]] = Counter()
+        kind = "pair:" if pairs_only else ""  # pair variants draw their own tactics
         for record in _balanced_pick(pool, n, pick_rng):
             key = (record.source, record.id or normalize_text(record.prompt))
             # A variant whose text already exists is redrawn (a few times at most).
             for _attempt in range(3):
                 number = variants_made[key]
                 variants_made[key] += 1
-                rng = random.Random(f"oneguard-augment:{seed}:{key[0]}:{key[1]}:{number}")
+                rng = random.Random(f"oneguard-augment:{kind}{seed}:{key[0]}:{key[1]}:{number}")
                 text, tactics = augmenter.variant(record.prompt, rng)
                 norm = normalize_text(text)
                 if norm in seen:
                     continue
                 seen.add(norm)
-                out.append((_augmented_record(record, text, tactics, number, rng, config), record))
+                augmented = _augmented_record(
+                    record, text, tactics, f"{kind}{number}", rng, config, pairs_only
+                )
+                out.append((augmented, record))
                 break
     return out
 
@@ -324,11 +369,14 @@ def _augmented_record(
     seed_record: Record,
     text: str,
     tactics: list[str],
-    number: int,
+    number: str,
     rng: random.Random,
     config: AugmentConfig,
+    always_keep_response: bool = False,
 ) -> Record:
-    keep_response = seed_record.response is not None and rng.random() < config.keep_response_share
+    keep_response = seed_record.response is not None and (
+        always_keep_response or rng.random() < config.keep_response_share
+    )
     base_id = seed_record.id or normalize_text(seed_record.prompt)[:40]
     return replace(
         seed_record,

@@ -526,6 +526,7 @@ def summary_dict(result: MixResult) -> dict[str, object]:
             else {
                 "n_harmful": result.config.augment.n_harmful,
                 "n_benign": result.config.augment.n_benign,
+                "n_pairs": result.config.augment.n_pairs,
             },
             "exclude": list(result.config.exclude),
             "strict_eval_dedup": result.config.strict_eval_dedup,
@@ -568,9 +569,11 @@ def write_mix(result: MixResult, out_path: str | Path) -> list[Path]:
 
 def rebuild_options(path: str | Path) -> dict[str, Any]:
     """How to rebuild the mix at ``path`` with today's registry, read from its summary:
-    ``keep_split_from`` (the earlier mix whose dev split it kept, or None) and ``exclude``
-    (sources it was built without: those excluded then, and those registered since), so a
-    model card can give the exact command. Empty when the summary is missing or unreadable."""
+    ``keep_split_from`` (the earlier mix whose dev split it kept, or None), ``exclude``
+    (sources it was built without: those excluded then, and those registered since) and
+    ``augment_pairs`` (its prompt+response variants; 0 for mixes built before they existed),
+    so a model card can give the exact command. Empty when the summary is missing or
+    unreadable."""
     summary = summary_paths(path)[1]
     if not summary.is_file():
         return {}
@@ -581,6 +584,7 @@ def rebuild_options(path: str | Path) -> dict[str, Any]:
     except (json.JSONDecodeError, AttributeError, TypeError):
         return {}
     keep = config.get("keep_split_from")
+    augment = config.get("augment") or {}
     excluded = set(config.get("exclude") or ())
     if used:  # sources registered after the mix was built were not in it
         excluded |= {
@@ -589,6 +593,7 @@ def rebuild_options(path: str | Path) -> dict[str, Any]:
     return {
         "keep_split_from": keep if isinstance(keep, str) else None,
         "exclude": sorted(excluded),
+        "augment_pairs": int(augment.get("n_pairs", 0)),
     }
 
 

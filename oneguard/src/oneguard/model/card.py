@@ -157,7 +157,14 @@ def _mix_command(mix: dict[str, Any]) -> str:
     command = f"oneguard data build --out {mix.get('path', 'build/mix/train_mix.parquet')}"
     if mix.get("keep_split_from"):
         command += f" --keep-split-from {mix['keep_split_from']}"
-    return command + "".join(f" --exclude {name}" for name in mix.get("exclude") or ())
+    command += "".join(f" --exclude {name}" for name in mix.get("exclude") or ())
+    from oneguard.data.augment import DEFAULT_PAIR_VARIANTS
+
+    # Records written before pair variants existed have no count: their mixes had none.
+    pairs = int(mix.get("augment_pairs", 0))
+    if pairs != DEFAULT_PAIR_VARIANTS:
+        command += f" --augment-pairs {pairs}"
+    return command
 
 
 def _resumed(training: dict[str, Any]) -> str:
