@@ -42,6 +42,7 @@ from oneguard.model.artifact import (
     save_artifact,
     trainable_encoder_tensors,
 )
+from oneguard.model.calibration import fit_calibration
 from oneguard.model.card import write_model_card
 from oneguard.model.classifier import ModerationModel
 from oneguard.model.encoder import (
@@ -82,6 +83,7 @@ __all__ = [
     "TrainError",
     "TrainSummary",
     "add_prompt_swapped_refusals",
+    "calibrate_artifact",
     "examples_from_records",
     "train",
 ]
@@ -708,7 +710,13 @@ def train(config: TrainConfig) -> TrainSummary:
     probs = predict_rows(
         model.heads, features, examples, dev_rows, config.eval_batch_size, autocast, config.progress
     )
-    thresholds, dev_metrics = dev_report(examples, dev_rows, probs)
+    raw_thresholds, dev_metrics = dev_report(examples, dev_rows, probs)
+    # Scores are Platt-scaled on the same rows; thresholds move with them (same decisions).
+    calibration, thresholds, dev_metrics["calibration"] = fit_calibration(
+        {task: examples.labels[task][dev_rows] for task in BINARY_TASKS},
+        {task: probs[task] for task in BINARY_TASKS},
+        raw_thresholds,
+    )
 
     # ---- artifact
     trained = [] if config.frozen else trainable_encoder_tensors(model)
@@ -751,6 +759,7 @@ def train(config: TrainConfig) -> TrainSummary:
             "torch": torch.__version__,
         },
         dev_metrics=dev_metrics,
+        calibration=calibration,
     )
     out = save_artifact(model, config.out, artifact)
     write_model_card(out)
@@ -764,6 +773,45 @@ def train(config: TrainConfig) -> TrainSummary:
         seconds=time.perf_counter() - started,
         resumed_from=resumed_from,
     )
+
+
+def calibrate_artifact(
+    model_dir: str | os.PathLike[str],
+    mix: str | os.PathLike[str],
+    batch_size: int = 32,
+    encoder: str | os.PathLike[str] | None = None,
+) -> dict[str, dict[str, float]]:
+    """Fit (or refit) a trained model's score calibration on a mix's dev split, in place.
+
+    Raw scores come from the inference path; each stored threshold is first taken back to
+    raw scores and then mapped through the new scaling, so every decision stays the same.
+    Returns the per-task report (a, b, dev ECE before and after) also stored in the config.
+    ``encoder`` is a local MiniLM folder to use instead of the packaged one.
+    """
+    from oneguard.backends.embedded import EmbeddedBackend, text_input
+    from oneguard.data.mix import DEV, read_mix
+
+    rows = [r for r in read_mix(Path(mix)) if r.split == DEV]
+    if not rows:
+        raise TrainError(f"{mix} has no dev rows to calibrate on")
+    backend = EmbeddedBackend(model_dir, batch_size=batch_size, encoder=encoder)
+    config = backend.config
+    raw = backend.model.score([text_input(r.to_item()) for r in rows], batch_size=batch_size)
+    labels = examples_from_records(rows, annotation_weights={}).labels
+    gold = {task: labels[task] for task in BINARY_TASKS}
+    raw_thresholds = {
+        task: (config.calibration[task].raw_threshold(t) if task in config.calibration else t)
+        for task, t in config.thresholds.items()
+    }
+    calibration, thresholds, report = fit_calibration(
+        gold, {task: getattr(raw, task) for task in BINARY_TASKS}, raw_thresholds
+    )
+    config.calibration = calibration
+    config.thresholds = thresholds
+    config.dev_metrics["calibration"] = {**report, "mix": str(mix)}
+    config.write(model_dir)
+    write_model_card(model_dir)
+    return report
 
 
 def command_line() -> str:

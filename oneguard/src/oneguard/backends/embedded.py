@@ -79,13 +79,17 @@ class EmbeddedBackend:
         self.thresholds = dict(self.config.thresholds)
 
     def scores(self, items: Sequence[Item]) -> Scores:
-        """Raw probabilities for validated items (no thresholds applied)."""
+        """Probabilities for validated items, calibrated where the model has a calibration
+        (no thresholds applied)."""
         examples = [text_input(item) for item in items]
         autocast = torch.autocast(
             self.device.type, dtype=torch.bfloat16, enabled=self.dtype == "bfloat16"
         )
         with autocast:
-            return self.model.score(examples, batch_size=self.default_batch_size)
+            scores = self.model.score(examples, batch_size=self.default_batch_size)
+        for task, scaling in self.config.calibration.items():
+            setattr(scores, task, scaling(getattr(scores, task)))
+        return scores
 
     def classify_batch(self, items: Sequence[Item]) -> list[Result]:
         scores = self.scores(items)

@@ -3,7 +3,8 @@
 Layout::
 
     config.json               truncation policy, head config, thresholds (picked on a dev
-                              split), encoder name + signature, training record, dev metrics
+                              split), score calibration, encoder name + signature, training
+                              record, dev metrics
     heads.safetensors         the four heads (fp32, well under 1 MB)
     encoder_delta.safetensors the fine-tuned encoder tensors only, fp16 (absent when the
                               encoder was frozen); applied over the packaged MiniLM
@@ -25,6 +26,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from oneguard.model.calibration import PlattScaling
 from oneguard.model.classifier import ModerationModel
 from oneguard.model.encoder import (
     ENCODER_NAME,
@@ -50,6 +52,12 @@ class ArtifactError(ValueError):
     """An artifact folder that cannot be loaded; the message names the file at fault."""
 
 
+def _known_task(task: str) -> bool:
+    if task not in TASKS:
+        raise ValueError(f"calibration for unknown task {task!r}")
+    return True
+
+
 @dataclass
 class ArtifactConfig:
     truncation: TruncationPolicy
@@ -64,6 +72,9 @@ class ArtifactConfig:
     training: dict[str, Any] = field(default_factory=dict)
     #: Metrics on the dev split, per task, at the stored thresholds.
     dev_metrics: dict[str, Any] = field(default_factory=dict)
+    #: Platt scaling per binary task, applied to the heads' probabilities before thresholds
+    #: (which are stored calibrated); a task without one reports raw probabilities.
+    calibration: dict[str, PlattScaling] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -76,6 +87,11 @@ class ArtifactConfig:
             "delta_tensors": self.delta_tensors,
             "training": self.training,
             "dev_metrics": self.dev_metrics,
+            **(
+                {"calibration": {t: c.to_dict() for t, c in self.calibration.items()}}
+                if self.calibration
+                else {}
+            ),
         }
 
     @classmethod
@@ -98,6 +114,11 @@ class ArtifactConfig:
                 delta_tensors=list(data.get("delta_tensors", [])),
                 training=dict(data.get("training", {})),
                 dev_metrics=dict(data.get("dev_metrics", {})),
+                calibration={
+                    task: PlattScaling.from_dict(value)
+                    for task, value in dict(data.get("calibration", {})).items()
+                    if _known_task(task)
+                },
             )
         except KeyError as exc:
             raise ArtifactError(f"{where}: missing field {exc}") from None

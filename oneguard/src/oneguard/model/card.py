@@ -167,6 +167,21 @@ def _mix_command(mix: dict[str, Any]) -> str:
     return command
 
 
+def _calibration_line(config: ArtifactConfig) -> str:
+    if not config.calibration:
+        return "- Scores: the heads' raw probabilities (no calibration stored)."
+    report = config.dev_metrics.get("calibration", {})
+    parts = []
+    for task in config.calibration:
+        ece = report.get(task, {})
+        if "ece_before" in ece:
+            parts.append(f"{task} {ece['ece_before']:.3f} → {ece['ece_after']:.3f}")
+    return (
+        "- Scores: Platt-scaled per task on the dev split, thresholds mapped with them (same "
+        "decisions)" + (f"; dev ECE {', '.join(parts)}." if parts else ".")
+    )
+
+
 def _resumed(training: dict[str, Any]) -> str:
     """A resumed run times only the steps after its checkpoint; say so."""
     start = training.get("resumed_from_step") or 0
@@ -221,6 +236,7 @@ def render_model_card(config: ArtifactConfig, benchmark: dict[str, Any] | None =
         "- Thresholds: "
         + ", ".join(f"{task} {value:.3f}" for task, value in config.thresholds.items())
         + ".",
+        _calibration_line(config),
         "",
         "## Training data",
         "",
