@@ -67,7 +67,10 @@ def folder_bytes(path: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--mix", type=Path, default=REPO_ROOT / "build" / "mix" / "train_mix.parquet"
+        "--mix",
+        type=Path,
+        default=REPO_ROOT / "build" / "mix_v4" / "train_mix.parquet",
+        help="training mix (default: the shipped model's, build/mix_v4)",
     )
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "device_payload")
     parser.add_argument("--encoder", type=Path, default=None, help="default: packaged MiniLM")
