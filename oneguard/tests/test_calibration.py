@@ -11,13 +11,14 @@ from oneguard.backends.embedded import EmbeddedBackend, text_input
 from oneguard.model.artifact import ArtifactConfig, ArtifactError
 from oneguard.model.calibration import PlattScaling, expected_calibration_error, fit_calibration
 from oneguard.schema import Item
-from oneguard.train import TrainConfig, calibrate_artifact, train
+from oneguard.train import calibrate_artifact, train
 from tiny_model import (
     BENIGN_PROMPTS,
     HARMFUL_PROMPTS,
     REFUSALS,
     make_tiny_encoder,
     tiny_records,
+    tiny_train_config,
     write_mix,
 )
 
@@ -74,19 +75,7 @@ def tiny_model(tmp_path_factory):
     root = tmp_path_factory.mktemp("calibrated")
     encoder = make_tiny_encoder(root / "encoder")
     mix = write_mix(tiny_records(), root / "mix.parquet")
-    config = TrainConfig(
-        mix=mix,
-        out=root / "model",
-        encoder=encoder,
-        feature_layers=(1, 2),
-        head_hidden=16,
-        max_length=32,
-        pair_prompt_tokens=12,
-        epochs=10,
-        batch_size=8,
-        head_lr=1e-2,
-        progress=False,
-    )
+    config = tiny_train_config(encoder, mix, root / "model", epochs=10, head_lr=1e-2)
     train(config)
     yield root / "model", encoder, mix
     torch.set_num_threads(before)

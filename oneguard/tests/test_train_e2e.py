@@ -41,6 +41,7 @@ from tiny_model import (
     REFUSALS,
     make_tiny_encoder,
     tiny_records,
+    tiny_train_config,
     write_mix,
 )
 from transformers import AutoModel
@@ -66,19 +67,7 @@ def tiny(tmp_path_factory):
 
 def config(tiny, out, **overrides) -> TrainConfig:
     encoder, mix = tiny
-    base = dict(
-        mix=mix,
-        out=out,
-        encoder=encoder,
-        feature_layers=(1, 2),
-        head_hidden=16,
-        max_length=32,
-        pair_prompt_tokens=12,
-        epochs=4,
-        batch_size=8,
-        progress=False,
-    )
-    return TrainConfig(**{**base, **overrides})
+    return tiny_train_config(encoder, overrides.pop("mix", mix), out, **overrides)
 
 
 def test_frozen_training_writes_heads_only_and_classifies(tiny, tmp_path):

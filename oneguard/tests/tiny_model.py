@@ -142,3 +142,22 @@ def write_mix(records: list[Record], path: Path) -> Path:
     columns = {name: [getattr(r, name) for r in records] for name in names}
     pq.write_table(pa.table(columns), path)
     return path
+
+
+def tiny_train_config(encoder: Path, mix: Path, out: Path, **overrides):
+    """A :class:`oneguard.train.TrainConfig` sized for the tiny encoder: trains in seconds."""
+    from oneguard.train import TrainConfig
+
+    base = dict(
+        mix=mix,
+        out=out,
+        encoder=encoder,
+        feature_layers=(1, 2),
+        head_hidden=16,
+        max_length=32,
+        pair_prompt_tokens=12,
+        epochs=4,
+        batch_size=8,
+        progress=False,
+    )
+    return TrainConfig(**{**base, **overrides})
