@@ -54,6 +54,7 @@ def _false_alarms(guard: Any, rows: list[Any], results: list[Any]) -> dict[str, 
 
 def score_model(model: str, rows: list[Any], batch_size: int) -> dict[str, Any]:
     from oneguard.model.thresholds import best_f1_threshold
+    from oneguard.model.training_data import examples_from_records
     from tqdm import tqdm
 
     from oneguard import Guard
@@ -68,15 +69,9 @@ def score_model(model: str, rows: list[Any], batch_size: int) -> dict[str, Any]:
             bar.update(len(batch))
     tasks: dict[str, Any] = {}
     per_row: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for task, score_field, label_field, positive in TASKS:
-        gold = np.array(
-            [
-                -1
-                if getattr(r, label_field) == "unknown"
-                else int(getattr(r, label_field) == positive)
-                for r in rows
-            ]
-        )
+    labels = examples_from_records(rows, annotation_weights={}).labels
+    for task, score_field, _, _ in TASKS:
+        gold = labels[task].astype(np.int64)
         scores = np.array(
             [
                 np.nan if getattr(res, score_field) is None else getattr(res, score_field)

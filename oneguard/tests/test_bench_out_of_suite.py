@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
+from benchmark_scripts import load_benchmark_script
 
 from oneguard import Guard
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_out_of_suite.py"
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_out_of_suite", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark_script("bench_out_of_suite")
 
 
 def test_held_out_sets_load_from_eval_only_sources(bench, fixtures_dir):

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "dev_select.py"
+from benchmark_scripts import load_benchmark_script
 
 
 @pytest.fixture(scope="module")
 def dev_select():
-    spec = importlib.util.spec_from_file_location("dev_select", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark_script("dev_select")
 
 
 def _per_row(gold: np.ndarray, noise: float, seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
