@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from contextlib import nullcontext
@@ -22,6 +23,7 @@ from oneguard.model.encoder import load_encoder, load_tokenizer
 from oneguard.model.features import CachedLowerStates, LiveFeatures, tokenize_all
 from oneguard.model.heads import HeadConfig
 from oneguard.model.thresholds import best_f1_threshold
+from oneguard.model.training_data import source_family
 from oneguard.model.truncation import TruncationPolicy
 from oneguard.schema import RESULT_KEYS, Record
 from oneguard.train import (
@@ -382,3 +384,19 @@ def test_prompt_swapped_refusal_copies_keep_only_the_refusal_label():
     )
     assert all(str(s).startswith("prompt-swap:") for s in grown.source[copies])
     assert add_prompt_swapped_refusals(examples, train_rows, 0.0, seed=0)[0] is examples
+
+
+def test_source_weights_scale_a_source_and_its_augmented_variants():
+    records = tiny_records()[:4]
+    records[1] = dataclasses.replace(records[1], source="augment:tiny", annotation="model")
+    records[2] = dataclasses.replace(records[2], source="other")
+    examples = examples_from_records(records, {"model": 0.5}, {"tiny": 3.0})
+    assert examples.weight.tolist() == [3.0, 1.5, 1.0, 1.0]  # the last is tiny_pairs
+    assert source_family("augment:tiny") == "tiny" == source_family("tiny")
+
+
+def test_source_weights_must_name_mix_sources_and_be_non_negative(tiny, tmp_path):
+    with pytest.raises(TrainError, match=r"sources not in .*\['tinny'\]"):
+        train(config(tiny, tmp_path / "m", source_weights={"tinny": 2.0}))
+    with pytest.raises(TrainError, match="must be >= 0"):
+        train(config(tiny, tmp_path / "m", source_weights={"tiny": -1.0}))

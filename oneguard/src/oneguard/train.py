@@ -72,6 +72,7 @@ from oneguard.model.training_data import (
     data_table,
     examples_from_records,
     read_records,
+    source_family,
     split_indices,
 )
 from oneguard.model.truncation import TruncationPolicy
@@ -132,6 +133,9 @@ class TrainConfig:
     annotation_weights: dict[str, float] = field(
         default_factory=lambda: {"human": 1.0, "model": 1.0, "rule": 1.0, "implied": 1.0}
     )
+    #: Loss weight per source family (augmented variants count with their seed's source);
+    #: multiplies the annotation weight. Sources not named keep 1.0.
+    source_weights: dict[str, float] = field(default_factory=dict)
     #: Dev fraction when the mix has no dev rows.
     dev_fraction: float = 0.05
     #: Train on at most this many training rows (seeded sample), e.g. for a CPU fine-tune.
@@ -176,6 +180,9 @@ class TrainConfig:
             raise TrainError("max_steps must be >= 1")
         if self.resolved_epochs() <= 0:
             raise TrainError("epochs must be > 0")
+        negative = {k: w for k, w in self.source_weights.items() if w < 0}
+        if negative:
+            raise TrainError(f"source weights must be >= 0, got {negative}")
         if not 0.0 <= self.refusal_prompt_swap <= 1.0:
             raise TrainError("refusal_prompt_swap must be in [0, 1]")
         if self.finetune_layers < -1:
@@ -527,7 +534,10 @@ def train(config: TrainConfig) -> TrainSummary:
 
     # ---- data
     records = read_records(config.mix)
-    examples = examples_from_records(records, config.annotation_weights)
+    unknown = set(config.source_weights) - {source_family(r.source) for r in records}
+    if unknown:
+        raise TrainError(f"source weights for sources not in {config.mix}: {sorted(unknown)}")
+    examples = examples_from_records(records, config.annotation_weights, config.source_weights)
     del records
     train_rows, dev_rows, dev_how = split_indices(examples, config.dev_fraction, config.seed)
     if config.max_train_rows and len(train_rows) > config.max_train_rows:

@@ -104,6 +104,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="e.g. prompt=1,response=1,refusal=1,category=0.3",
     )
     p.add_argument("--annotation-weights", type=_floats, default={}, help="e.g. model=0.7,rule=0.7")
+    p.add_argument(
+        "--source-weights",
+        type=_floats,
+        default={},
+        help="loss weight per source (augmented variants included), e.g. toxicchat_train=2",
+    )
     p.add_argument("--dev-fraction", type=float, default=0.05, help="if the mix has no dev rows")
     p.add_argument("--max-train-rows", type=int, default=None, help="seeded subsample of train")
     p.add_argument(
@@ -159,6 +165,7 @@ def run(args: argparse.Namespace) -> int:
         class_balance=args.class_balance,
         task_weights={**defaults.task_weights, **args.task_weights},
         annotation_weights={**defaults.annotation_weights, **args.annotation_weights},
+        source_weights=args.source_weights,
         dev_fraction=args.dev_fraction,
         max_train_rows=args.max_train_rows,
         refusal_prompt_swap=args.refusal_prompt_swap,

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
+from oneguard.data.augment import AUGMENT_PREFIX
 from oneguard.model.inputs import TextInput
 from oneguard.schema import Record
 from oneguard.taxonomy import CATEGORY_CLASSES
@@ -83,9 +84,19 @@ def read_records(path: str | os.PathLike[str]) -> list[Record]:
     return records
 
 
+def source_family(source: str) -> str:
+    """The source a row was made from: augmented variants count with their seed's source."""
+    return source.removeprefix(AUGMENT_PREFIX)
+
+
 def examples_from_records(
-    records: Sequence[Record], annotation_weights: dict[str, float]
+    records: Sequence[Record],
+    annotation_weights: dict[str, float],
+    source_weights: dict[str, float] | None = None,
 ) -> LabelledExamples:
+    """Labels and loss weights: a row's weight is its annotation's weight times its source
+    family's (:func:`source_family`; 1.0 where none is given)."""
+    source_weights = source_weights or {}
     n = len(records)
     labels = {task: np.full(n, -1, dtype=np.int8) for task in BINARY_TASKS}
     labels["category"] = np.full(n, -1, dtype=np.int16)
@@ -98,7 +109,9 @@ def examples_from_records(
             elif value == NEGATIVE[task]:
                 labels[task][i] = 0
         labels["category"][i] = _CATEGORY_INDEX.get(r.subcategory, -1)
-        weight[i] = annotation_weights.get(r.annotation, 1.0)
+        weight[i] = annotation_weights.get(r.annotation, 1.0) * source_weights.get(
+            source_family(r.source), 1.0
+        )
     return LabelledExamples(
         texts=[TextInput(r.prompt, r.response, r.context) for r in records],
         labels=labels,
