@@ -37,12 +37,14 @@ TASKS = (
 def _false_alarms(guard: Any, rows: list[Any], results: list[Any]) -> dict[str, Any]:
     """Per source, the share of responses labelled unharmful that the model flags at its own
     stored threshold: where the response head over-reacts."""
+    from oneguard.data.augment import source_family
+
     stored = getattr(guard.backend, "thresholds", {}).get("response")
     by_source: dict[str, list[bool]] = {}
     for record, result in zip(rows, results, strict=True):
         score = result.response_harmfulness_score
         if record.response_harm_label == "unharmful" and score is not None and stored is not None:
-            source = record.source.removeprefix("augment:")
+            source = source_family(record.source)
             by_source.setdefault(source, []).append(score >= stored)
     return {
         "threshold": stored,

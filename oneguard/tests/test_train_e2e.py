@@ -10,6 +10,7 @@ from contextlib import nullcontext
 import numpy as np
 import pytest
 import torch
+from oneguard.data.augment import source_family
 from oneguard.data.registry import all_sources
 from oneguard.model.artifact import (
     DELTA_FILE,
@@ -23,7 +24,6 @@ from oneguard.model.encoder import load_encoder, load_tokenizer
 from oneguard.model.features import CachedLowerStates, LiveFeatures, tokenize_all
 from oneguard.model.heads import HeadConfig
 from oneguard.model.thresholds import best_f1_threshold
-from oneguard.model.training_data import source_family
 from oneguard.model.truncation import TruncationPolicy
 from oneguard.schema import RESULT_KEYS, Record
 from oneguard.train import (

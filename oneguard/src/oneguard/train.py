@@ -36,6 +36,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from oneguard.data.augment import source_family
 from oneguard.model.artifact import (
     ArtifactConfig,
     load_artifact,
@@ -72,7 +73,6 @@ from oneguard.model.training_data import (
     data_table,
     examples_from_records,
     read_records,
-    source_family,
     split_indices,
 )
 from oneguard.model.truncation import TruncationPolicy

@@ -50,6 +50,13 @@ from oneguard.data.templates import REQUEST_SLOT, TemplateLibrary
 from oneguard.schema import HARMFUL, UNHARMFUL, UNKNOWN, Record
 
 AUGMENT_PREFIX = "augment:"
+
+
+def source_family(source: str) -> str:
+    """The source a row was made from: augmented variants count with their seed's source."""
+    return source.removeprefix(AUGMENT_PREFIX)
+
+
 #: Prompt+response variants ``oneguard data build`` makes unless told otherwise.
 DEFAULT_PAIR_VARIANTS = 4_000
 

@@ -31,7 +31,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from oneguard.data.augment import AUGMENT_PREFIX, AugmentConfig, augment_pairs
+from oneguard.data.augment import AUGMENT_PREFIX, AugmentConfig, augment_pairs, source_family
 from oneguard.data.dedup import (
     DedupReport,
     EvalIndex,
@@ -236,7 +236,7 @@ def split_dev(
         first_of_group.setdefault(group, record)
     strata: dict[tuple, list[str]] = defaultdict(list)
     for group, record in first_of_group.items():
-        source = record.source.removeprefix(AUGMENT_PREFIX)
+        source = source_family(record.source)
         strata[(source, _label_signature(record))].append(group)
     rng = random.Random(f"oneguard-dev:{seed}")
     dev_groups: set[str] = set()
@@ -356,7 +356,7 @@ def reference_splits(
         group_of = record
         if record.source.startswith(AUGMENT_PREFIX):
             seed_id = record.id.split("|aug", 1)[0]
-            seed = seeds.get((record.source.removeprefix(AUGMENT_PREFIX), seed_id))
+            seed = seeds.get((source_family(record.source), seed_id))
             if seed is None:
                 continue
             group_of = seed

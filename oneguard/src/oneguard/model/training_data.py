@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
-from oneguard.data.augment import AUGMENT_PREFIX
+from oneguard.data.augment import source_family
 from oneguard.model.inputs import TextInput
 from oneguard.schema import Record
 from oneguard.taxonomy import CATEGORY_CLASSES
@@ -82,11 +82,6 @@ def read_records(path: str | os.PathLike[str]) -> list[Record]:
     if not records:
         raise TrainError(f"{path}: no rows")
     return records
-
-
-def source_family(source: str) -> str:
-    """The source a row was made from: augmented variants count with their seed's source."""
-    return source.removeprefix(AUGMENT_PREFIX)
 
 
 def examples_from_records(
