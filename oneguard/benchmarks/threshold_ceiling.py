@@ -84,9 +84,17 @@ def group_ceiling(
     }
 
 
-def model_ceiling(report_path: Path, data_dir: str | None) -> dict[str, Any]:
-    from oneguard.eval.runner import PredictionCache, task_prediction
+def load_averaged_benchmarks(data_dir: str | None) -> dict[str, Any]:
+    """The benchmarks behind the paper's averages, by name (loaded once for every report)."""
     from oneguard.eval.suites import AVERAGES, load_public_suite
+
+    wanted = [name for names in AVERAGES.values() for name in names]
+    return {b.name: b for b in load_public_suite(data_dir, wanted)}
+
+
+def model_ceiling(report_path: Path, suite: dict[str, Any]) -> dict[str, Any]:
+    from oneguard.eval.runner import PredictionCache, task_prediction
+    from oneguard.eval.suites import AVERAGES
 
     try:
         report = json.loads(report_path.read_text("utf-8"))
@@ -94,8 +102,6 @@ def model_ceiling(report_path: Path, data_dir: str | None) -> dict[str, Any]:
     except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
         message = f"error: {report_path}: not a readable `oneguard eval` report ({exc})"
         raise SystemExit(message) from None
-    wanted = [name for names in AVERAGES.values() for name in names]
-    suite = {b.name: b for b in load_public_suite(data_dir, wanted)}
     cache = PredictionCache()
     groups: dict[str, Any] = {}
     for group, names in AVERAGES.items():
@@ -169,9 +175,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default="threshold_ceiling", help="results file stem")
     args = parser.parse_args(argv)
     try:
-        models = [model_ceiling(path, args.data_dir) for path in args.report]
-    except FileNotFoundError as exc:  # the benchmark data
+        suite = load_averaged_benchmarks(args.data_dir)
+    except FileNotFoundError as exc:
         raise SystemExit(f"error: {exc}") from None
+    models = [model_ceiling(path, suite) for path in args.report]
     command = "python oneguard/benchmarks/threshold_ceiling.py " + " ".join(
         sys.argv[1:] if argv is None else argv
     )
