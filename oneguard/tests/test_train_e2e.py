@@ -35,6 +35,7 @@ from oneguard.train import (
     examples_from_records,
     read_records,
     train,
+    warm_start,
 )
 from safetensors.torch import load_file
 from tiny_model import (
@@ -400,3 +401,61 @@ def test_source_weights_must_name_mix_sources_and_be_non_negative(tiny, tmp_path
         train(config(tiny, tmp_path / "m", source_weights={"tinny": 2.0}))
     with pytest.raises(TrainError, match="must be >= 0"):
         train(config(tiny, tmp_path / "m", source_weights={"tiny": -1.0}))
+
+
+def test_max_pooled_response_path_starts_at_zero_and_then_learns(tiny, tmp_path):
+    # Added to a model trained without it, the path leaves every score as it was (its output
+    # layer starts at zero); trained, it changes them and survives save -> load.
+    stage1 = tmp_path / "stage1"
+    train(config(tiny, stage1, finetune_layers=1, epochs=2))
+    base, stored = load_artifact(stage1, encoder_path=tiny[0])
+    assert not stored.heads.response_max
+    with_max = dataclasses.replace(stored.heads, response_max=True)
+    warm, _ = warm_start(stage1, tiny[0], stored.truncation, with_max)
+    texts = [t for t in examples_from_records(read_records(tiny[1]), {}).texts if t.response]
+    before, added = base.score(texts), warm.eval().score(texts)
+    assert np.array_equal(before.response, added.response)
+    assert np.array_equal(before.refusal, added.refusal)
+
+    stage2 = tmp_path / "stage2"
+    train(
+        config(tiny, stage2, init_from=stage1, finetune_layers=1, epochs=2, response_max_pool=True)
+    )
+    trained, trained_config = load_artifact(stage2, encoder_path=tiny[0])
+    assert trained_config.heads.response_max
+    assert "max-pooled" in (stage2 / "MODEL_CARD.md").read_text()
+    assert {k.split(".")[0] for k in load_file(str(stage2 / HEADS_FILE))} >= {
+        "response_max",
+        "refusal_max",
+    }
+    after = trained.score(texts)
+    assert not np.allclose(after.response, before.response)
+    results = load_wildguard(str(stage2), encoder=str(tiny[0])).classify(
+        [{"prompt": t.prompt, "response": t.response} for t in texts[:3]]
+    )
+    assert all(r["response_harmfulness"] in {"harmful", "unharmful"} for r in results)
+
+    # Its heads cannot be dropped again, and a frozen encoder cannot feed the path.
+    with pytest.raises(TrainError, match="response-max-pool"):
+        train(config(tiny, tmp_path / "c", init_from=stage2, finetune_layers=1))
+    with pytest.raises(TrainError, match="fine-tuned encoder"):
+        train(config(tiny, tmp_path / "d", response_max_pool=True))
+
+
+def test_max_pool_reads_only_the_response_tokens(tiny):
+    # Padding and prompt tokens never win the max; an empty response falls back to [CLS].
+    heads = HeadConfig(feature_layers=(1,), response_max=True)
+    model = ModerationModel(
+        load_encoder(tiny[0]),
+        load_tokenizer(tiny[0]),
+        TruncationPolicy(max_length=32, pair_prompt_tokens=12),
+        heads,
+    )
+    hidden = torch.tensor(
+        [[[1.0], [9.0], [2.0], [3.0], [-5.0]], [[4.0], [7.0], [0.0], [0.0], [0.0]]]
+    )
+    segments = torch.tensor([[0, 2, 3, 3, 0], [0, 2, 0, 0, 0]])
+    pooled = model.pool_pair([hidden], segments)
+    assert pooled.shape == (2, 3) == (2, heads.pair_width(1))
+    assert pooled[0].tolist() == [pytest.approx(14 / 3), 2.5, 3.0]
+    assert pooled[1, 2].item() == 4.0

@@ -27,7 +27,7 @@ import shlex
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -113,6 +113,9 @@ class TrainConfig:
     feature_layers: tuple[int, ...] = (6,)
     head_hidden: int = 256
     dropout: float = 0.1
+    #: Pair heads also read the response tokens max-pooled (see :class:`HeadConfig`); needs a
+    #: fine-tuned encoder. From an ``init_from`` model without it, the path is added at zero.
+    response_max_pool: bool = False
     max_length: int = 256
     pair_prompt_tokens: int = 96
     #: None: 3 when fine-tuning, 20 for heads on frozen features.
@@ -187,6 +190,11 @@ class TrainConfig:
             raise TrainError("refusal_prompt_swap must be in [0, 1]")
         if self.finetune_layers < -1:
             raise TrainError("finetune_layers must be -1 (all), 0 (frozen) or a layer count")
+        if self.response_max_pool and self.finetune_layers == 0:
+            raise TrainError(
+                "response_max_pool needs a fine-tuned encoder (finetune_layers != 0): cached "
+                "frozen features hold mean-pooled pairs only"
+            )
         if self.cache_lower_states and (self.finetune_layers <= 0 or self.train_embeddings):
             raise TrainError(
                 "cache_lower_states needs a top-k fine-tune (finetune_layers > 0) with frozen "
@@ -428,20 +436,29 @@ def warm_start(
     head_config: HeadConfig,
 ) -> tuple[ModerationModel, ArtifactConfig]:
     """The model to train, built on a trained artifact's encoder (delta applied) with its
-    heads; the artifact's config says which encoder tensors it had changed."""
+    heads; the artifact's config says which encoder tensors it had changed. A run that adds
+    the max-pooled response path to a model without it keeps every trained head and starts
+    that path at zero, so the warm-started model scores exactly as the artifact did."""
     if not Path(artifact).is_dir():
         raise TrainError(f"--init-from {artifact}: no such model folder")
     try:
         source, source_config = load_artifact(artifact, encoder_path=encoder_path)
     except (OSError, ValueError) as exc:
         raise TrainError(f"--init-from {artifact}: {exc}") from None
-    if source_config.heads != head_config:
+    adds_max_path = head_config.response_max and not source_config.heads.response_max
+    if replace(source_config.heads, response_max=head_config.response_max) != head_config or (
+        source_config.heads.response_max and not head_config.response_max
+    ):
         raise TrainError(
             f"--init-from {artifact}: its heads ({source_config.heads}) differ from this run's "
-            f"({head_config}); pass the same --feature-layers and --head-hidden"
+            f"({head_config}); pass the same --feature-layers and --head-hidden (and "
+            "--response-max-pool if it was trained with it)"
         )
     model = ModerationModel(source.encoder, source.tokenizer, policy, head_config)
-    model.heads.load_state_dict(source.heads.state_dict())
+    missing, unexpected = model.heads.load_state_dict(source.heads.state_dict(), strict=False)
+    new_path = [k for k in missing if k.split(".")[0] in ModerationHeads.MAX_PATH]
+    if unexpected or len(new_path) != len(missing) or (new_path and not adds_max_path):
+        raise TrainError(f"--init-from {artifact}: its heads do not load into this run's")
     return model, source_config
 
 
@@ -558,7 +575,10 @@ def train(config: TrainConfig) -> TrainSummary:
         max_length=config.max_length, pair_prompt_tokens=config.pair_prompt_tokens
     )
     head_config = HeadConfig(
-        hidden=config.head_hidden, dropout=config.dropout, feature_layers=config.feature_layers
+        hidden=config.head_hidden,
+        dropout=config.dropout,
+        feature_layers=config.feature_layers,
+        response_max=config.response_max_pool,
     )
     inherited_delta: list[str] = []
     encoder_key = encoder_fingerprint(encoder_path)

@@ -86,6 +86,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--feature-layers", type=_layers, default=(6,), help="pooled layers, e.g. 3,6")
     p.add_argument("--head-hidden", type=int, default=256, help="head MLP width (0: linear)")
+    p.add_argument(
+        "--response-max-pool",
+        action="store_true",
+        help="response-harm and refusal heads also read the response tokens max-pooled (an "
+        "added path that starts at zero from an --init-from model without it); needs "
+        "--finetune-layers",
+    )
     p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--max-length", type=int, default=256, help="encoder window in tokens")
     p.add_argument("--pair-prompt-tokens", type=int, default=96, help="prompt budget in pairs")
@@ -152,6 +159,7 @@ def run(args: argparse.Namespace) -> int:
         cache_lower_states=args.cache_lower_states,
         feature_layers=args.feature_layers,
         head_hidden=args.head_hidden,
+        response_max_pool=args.response_max_pool,
         dropout=args.dropout,
         max_length=args.max_length,
         pair_prompt_tokens=args.pair_prompt_tokens,

@@ -221,7 +221,13 @@ def render_model_card(config: ArtifactConfig, benchmark: dict[str, Any] | None =
         "## Model",
         "",
         f"- Training regime: {regime}; feature layers {list(config.heads.feature_layers)}, "
-        f"head MLP width {config.heads.hidden}.",
+        f"head MLP width {config.heads.hidden}"
+        + (
+            "; the response-harm and refusal heads also read the response tokens max-pooled "
+            "(an added path)."
+            if config.heads.response_max
+            else "."
+        ),
         "- Weights: heads (`heads.safetensors`)"
         + (
             f" + {len(config.delta_tensors)} fine-tuned encoder tensors as an fp16 delta over the "

@@ -40,13 +40,24 @@ class Scores:
         )
 
 
-def _pool_or_cls(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Masked mean; rows with an empty mask (e.g. an empty prompt) fall back to [CLS]."""
+def _or_cls(mask: torch.Tensor) -> torch.Tensor:
+    """``mask`` with [CLS] selected in rows that select nothing (e.g. an empty prompt)."""
     empty = ~mask.any(dim=1)
     if bool(empty.any()):
         mask = mask.clone()
         mask[empty, 0] = True
-    return masked_mean(hidden, mask)
+    return mask
+
+
+def _pool_or_cls(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Masked mean; rows with an empty mask fall back to [CLS]."""
+    return masked_mean(hidden, _or_cls(mask))
+
+
+def _max_or_cls(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Masked max over tokens; rows with an empty mask fall back to [CLS]."""
+    keep = _or_cls(mask).unsqueeze(-1)
+    return hidden.masked_fill(~keep, torch.finfo(hidden.dtype).min).amax(dim=1)
 
 
 def length_order(examples: Sequence[TextInput]) -> list[int]:
@@ -102,7 +113,8 @@ class ModerationModel(nn.Module):
         return self.pool_prompt(self._hidden_states(batch), batch.segments)
 
     def pair_features(self, batch: EncoderBatch) -> torch.Tensor:
-        """(B, 2d): mean over prompt+response tokens, then mean over response tokens."""
+        """(B, 2d): mean over prompt+response tokens, then mean over response tokens; (B, 3d)
+        with the response tokens' max after them when the heads read it."""
         return self.pool_pair(self._hidden_states(batch), batch.segments)
 
     @staticmethod
@@ -110,14 +122,15 @@ class ModerationModel(nn.Module):
         mask = segments == SEGMENT_PROMPT
         return torch.cat([_pool_or_cls(h, mask) for h in hidden], dim=-1)
 
-    @staticmethod
-    def pool_pair(hidden: Sequence[torch.Tensor], segments: torch.Tensor) -> torch.Tensor:
+    def pool_pair(self, hidden: Sequence[torch.Tensor], segments: torch.Tensor) -> torch.Tensor:
         judged = (segments == SEGMENT_PROMPT) | (segments == SEGMENT_RESPONSE)
         response = segments == SEGMENT_RESPONSE
-        return torch.cat(
-            [_pool_or_cls(h, judged) for h in hidden] + [_pool_or_cls(h, response) for h in hidden],
-            dim=-1,
-        )
+        parts = [_pool_or_cls(h, judged) for h in hidden] + [
+            _pool_or_cls(h, response) for h in hidden
+        ]
+        if self.head_config.response_max:
+            parts += [_max_or_cls(h, response) for h in hidden]
+        return torch.cat(parts, dim=-1)
 
     # ---- the encoder split in two, for a top-layer fine-tune on cached lower states --------
     # torch types submodule attributes as ``Tensor | Module``; these name the BERT parts.
