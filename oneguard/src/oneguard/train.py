@@ -445,10 +445,8 @@ def warm_start(
         source, source_config = load_artifact(artifact, encoder_path=encoder_path)
     except (OSError, ValueError) as exc:
         raise TrainError(f"--init-from {artifact}: {exc}") from None
-    adds_max_path = head_config.response_max and not source_config.heads.response_max
-    if replace(source_config.heads, response_max=head_config.response_max) != head_config or (
-        source_config.heads.response_max and not head_config.response_max
-    ):
+    # The same heads, or the same plus the max path this run adds.
+    if source_config.heads not in (head_config, replace(head_config, response_max=False)):
         raise TrainError(
             f"--init-from {artifact}: its heads ({source_config.heads}) differ from this run's "
             f"({head_config}); pass the same --feature-layers and --head-hidden (and "
@@ -456,8 +454,7 @@ def warm_start(
         )
     model = ModerationModel(source.encoder, source.tokenizer, policy, head_config)
     missing, unexpected = model.heads.load_state_dict(source.heads.state_dict(), strict=False)
-    new_path = [k for k in missing if k.split(".")[0] in ModerationHeads.MAX_PATH]
-    if unexpected or len(new_path) != len(missing) or (new_path and not adds_max_path):
+    if unexpected or any(k.split(".")[0] not in ModerationHeads.MAX_PATH for k in missing):
         raise TrainError(f"--init-from {artifact}: its heads do not load into this run's")
     return model, source_config
 
