@@ -130,9 +130,10 @@ def main(argv: list[str] | None = None) -> int:
         y = gold[~is_train] == 1
         return 100 * average_precision_score(y, probs), 100 * best_f1_threshold(y, probs).f1
 
+    # The model's own head reads its own layout: the means, and the max when it has that path.
+    own_cols = columns(POOLINGS if model.head_config.response_max else POOLINGS[:2])
     with torch.no_grad():
-        mean_cols = columns(VARIANTS["judged mean + response mean (shipped)"])
-        logit, _ = model.heads.from_pair(torch.from_numpy(feats[~is_train][:, mean_cols]))
+        logit, _ = model.heads.from_pair(torch.from_numpy(feats[~is_train][:, own_cols]))
     shipped_auprc, shipped_f1 = scored(torch.sigmoid(logit).numpy())
     variants: dict[str, Any] = {}
     for name, poolings in VARIANTS.items():
