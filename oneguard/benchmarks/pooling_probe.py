@@ -43,7 +43,7 @@ def pooled_pairs(model: Any, texts: list[Any], batch_size: int) -> np.ndarray:
     from oneguard.model.classifier import ModerationModel
     from tqdm import tqdm
 
-    heads = replace(model.head_config, response_max=True)
+    heads = replace(model.head_config, max_heads=("response",))
     probe = ModerationModel(model.encoder, model.tokenizer, model.policy, heads).eval()
     out = np.zeros((len(texts), heads.pair_width(probe.feature_width)), np.float32)
     with torch.inference_mode(), tqdm(total=len(texts), desc="pool", unit="pair") as bar:
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         return 100 * average_precision_score(y, probs), 100 * best_f1_threshold(y, probs).f1
 
     # The model's own head reads its own layout: the means, and the max when it has that path.
-    own_cols = columns(POOLINGS if model.head_config.response_max else POOLINGS[:2])
+    own_cols = columns(POOLINGS if model.head_config.pools_max else POOLINGS[:2])
     with torch.no_grad():
         logit, _ = model.heads.from_pair(torch.from_numpy(feats[~is_train][:, own_cols]))
     shipped_auprc, shipped_f1 = scored(torch.sigmoid(logit).numpy())

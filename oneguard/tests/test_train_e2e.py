@@ -409,8 +409,8 @@ def test_max_pooled_response_path_starts_at_zero_and_then_learns(tiny, tmp_path)
     stage1 = tmp_path / "stage1"
     train(config(tiny, stage1, finetune_layers=1, epochs=2))
     base, stored = load_artifact(stage1, encoder_path=tiny[0])
-    assert not stored.heads.response_max
-    with_max = dataclasses.replace(stored.heads, response_max=True)
+    assert not stored.heads.max_heads
+    with_max = dataclasses.replace(stored.heads, max_heads=("response", "refusal"))
     warm, _ = warm_start(stage1, tiny[0], stored.truncation, with_max)
     texts = [t for t in examples_from_records(read_records(tiny[1]), {}).texts if t.response]
     before, added = base.score(texts), warm.eval().score(texts)
@@ -419,10 +419,17 @@ def test_max_pooled_response_path_starts_at_zero_and_then_learns(tiny, tmp_path)
 
     stage2 = tmp_path / "stage2"
     train(
-        config(tiny, stage2, init_from=stage1, finetune_layers=1, epochs=2, response_max_pool=True)
+        config(
+            tiny,
+            stage2,
+            init_from=stage1,
+            finetune_layers=1,
+            epochs=2,
+            max_pool_heads=("refusal", "response"),
+        )
     )
     trained, trained_config = load_artifact(stage2, encoder_path=tiny[0])
-    assert trained_config.heads.response_max
+    assert trained_config.heads.max_heads == ("response", "refusal")
     assert "max-pooled" in (stage2 / "MODEL_CARD.md").read_text()
     assert {k.split(".")[0] for k in load_file(str(stage2 / HEADS_FILE))} >= {
         "response_max",
@@ -436,15 +443,68 @@ def test_max_pooled_response_path_starts_at_zero_and_then_learns(tiny, tmp_path)
     assert all(r["response_harmfulness"] in {"harmful", "unharmful"} for r in results)
 
     # Its heads cannot be dropped again, and a frozen encoder cannot feed the path.
-    with pytest.raises(TrainError, match="response-max-pool"):
-        train(config(tiny, tmp_path / "c", init_from=stage2, finetune_layers=1))
+    for kept in ((), ("response",)):
+        with pytest.raises(TrainError, match="--max-pool-heads response,refusal"):
+            train(
+                config(
+                    tiny, tmp_path / "c", init_from=stage2, finetune_layers=1, max_pool_heads=kept
+                )
+            )
     with pytest.raises(TrainError, match="fine-tuned encoder"):
-        train(config(tiny, tmp_path / "d", response_max_pool=True))
+        train(config(tiny, tmp_path / "d", max_pool_heads=("response",)))
+    with pytest.raises(TrainError, match="not pair heads"):
+        train(config(tiny, tmp_path / "e", finetune_layers=1, max_pool_heads=("prompt",)))
+
+
+def test_max_path_on_the_response_head_alone_leaves_refusal_untouched(tiny, tmp_path):
+    # A path on one head adds no module to the other, and that head's scores stay as they were
+    # at the warm start; the path's heads are recorded by name and survive save -> load.
+    stage1 = tmp_path / "stage1"
+    train(config(tiny, stage1, finetune_layers=1, epochs=1))
+    base, stored = load_artifact(stage1, encoder_path=tiny[0])
+    one = dataclasses.replace(stored.heads, max_heads=("response",))
+    warm, _ = warm_start(stage1, tiny[0], stored.truncation, one)
+    assert warm.heads.response_max is not None and warm.heads.refusal_max is None
+    stage2 = tmp_path / "stage2"
+    train(
+        config(
+            tiny,
+            stage2,
+            init_from=stage1,
+            finetune_layers=1,
+            epochs=1,
+            max_pool_heads=("response",),
+        )
+    )
+    assert load_artifact(stage2, encoder_path=tiny[0])[1].heads.max_heads == ("response",)
+    stored_heads = {k.split(".")[0] for k in load_file(str(stage2 / HEADS_FILE))}
+    assert "response_max" in stored_heads and "refusal_max" not in stored_heads
+    assert "response-harm head also reads" in (stage2 / "MODEL_CARD.md").read_text()
+    # Adding the refusal path later keeps the trained response path.
+    both = dataclasses.replace(stored.heads, max_heads=("response", "refusal"))
+    warm_both, _ = warm_start(stage2, tiny[0], stored.truncation, both)
+    trained, _ = load_artifact(stage2, encoder_path=tiny[0])
+    texts = [t for t in examples_from_records(read_records(tiny[1]), {}).texts if t.response]
+    assert np.array_equal(trained.score(texts).refusal, warm_both.eval().score(texts).refusal)
+
+
+def test_head_config_reads_models_saved_before_max_paths_were_per_head():
+    legacy = {"hidden": 8, "dropout": 0.1, "feature_layers": [4, 6]}
+    assert HeadConfig.from_dict({**legacy, "response_max": True}).max_heads == (
+        "response",
+        "refusal",
+    )
+    assert HeadConfig.from_dict({**legacy, "response_max": False}).max_heads == ()
+    config = HeadConfig(feature_layers=(6,), max_heads=("refusal", "response"))
+    assert config.max_heads == ("response", "refusal")  # one canonical order
+    assert HeadConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(ValueError, match="not pair heads"):
+        HeadConfig(max_heads=("prompt",))
 
 
 def test_max_pool_reads_only_the_response_tokens(tiny):
     # Padding and prompt tokens never win the max; an empty response falls back to [CLS].
-    heads = HeadConfig(feature_layers=(1,), response_max=True)
+    heads = HeadConfig(feature_layers=(1,), max_heads=("response",))
     model = ModerationModel(
         load_encoder(tiny[0]),
         load_tokenizer(tiny[0]),

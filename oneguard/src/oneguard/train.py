@@ -62,7 +62,7 @@ from oneguard.model.features import (
     layer_columns,
     tokenize_all,
 )
-from oneguard.model.heads import HeadConfig, ModerationHeads
+from oneguard.model.heads import MAX_POOL_HEADS, HeadConfig, ModerationHeads
 from oneguard.model.thresholds import best_f1_threshold, f1_at
 from oneguard.model.training_data import (
     BINARY_TASKS,
@@ -113,9 +113,10 @@ class TrainConfig:
     feature_layers: tuple[int, ...] = (6,)
     head_hidden: int = 256
     dropout: float = 0.1
-    #: Pair heads also read the response tokens max-pooled (see :class:`HeadConfig`); needs a
-    #: fine-tuned encoder. From an ``init_from`` model without it, the path is added at zero.
-    response_max_pool: bool = False
+    #: Pair heads (response, refusal) that also read the response tokens max-pooled (see
+    #: :class:`HeadConfig`); needs a fine-tuned encoder. From an ``init_from`` model without
+    #: a head's path, that path is added at zero.
+    max_pool_heads: tuple[str, ...] = ()
     max_length: int = 256
     pair_prompt_tokens: int = 96
     #: None: 3 when fine-tuning, 20 for heads on frozen features.
@@ -190,9 +191,14 @@ class TrainConfig:
             raise TrainError("refusal_prompt_swap must be in [0, 1]")
         if self.finetune_layers < -1:
             raise TrainError("finetune_layers must be -1 (all), 0 (frozen) or a layer count")
-        if self.response_max_pool and self.finetune_layers == 0:
+        unknown_heads = set(self.max_pool_heads) - set(MAX_POOL_HEADS)
+        if unknown_heads:
             raise TrainError(
-                "response_max_pool needs a fine-tuned encoder (finetune_layers != 0): cached "
+                f"max_pool_heads: {sorted(unknown_heads)} are not pair heads; use {MAX_POOL_HEADS}"
+            )
+        if self.max_pool_heads and self.finetune_layers == 0:
+            raise TrainError(
+                "max_pool_heads needs a fine-tuned encoder (finetune_layers != 0): cached "
                 "frozen features hold mean-pooled pairs only"
             )
         if self.cache_lower_states and (self.finetune_layers <= 0 or self.train_embeddings):
@@ -207,6 +213,7 @@ class TrainConfig:
         skip |= {"threads", "progress", "command", "time_budget_s", "eval_batch_size"}
         data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
         data["feature_layers"] = list(self.feature_layers)
+        data["max_pool_heads"] = list(self.max_pool_heads)
         return data
 
 
@@ -438,19 +445,24 @@ def warm_start(
     """The model to train, built on a trained artifact's encoder (delta applied) with its
     heads; the artifact's config says which encoder tensors it had changed. A run that adds
     the max-pooled response path to a model without it keeps every trained head and starts
-    that path at zero, so the warm-started model scores exactly as the artifact did."""
+    that path at zero, so the warm-started model scores exactly as the artifact did. A trained
+    path is never dropped."""
     if not Path(artifact).is_dir():
         raise TrainError(f"--init-from {artifact}: no such model folder")
     try:
         source, source_config = load_artifact(artifact, encoder_path=encoder_path)
     except (OSError, ValueError) as exc:
         raise TrainError(f"--init-from {artifact}: {exc}") from None
-    # The same heads, or the same plus the max path this run adds.
-    if source_config.heads not in (head_config, replace(head_config, response_max=False)):
+    # The same heads, plus any max path this run adds.
+    source_heads = source_config.heads
+    if replace(source_heads, max_heads=()) != replace(head_config, max_heads=()) or not set(
+        source_heads.max_heads
+    ) <= set(head_config.max_heads):
         raise TrainError(
-            f"--init-from {artifact}: its heads ({source_config.heads}) differ from this run's "
+            f"--init-from {artifact}: its heads ({source_heads}) differ from this run's "
             f"({head_config}); pass the same --feature-layers and --head-hidden (and "
-            "--response-max-pool if it was trained with it)"
+            f"--max-pool-heads {','.join(source_heads.max_heads) or '...'} if it was trained "
+            "with that path)"
         )
     model = ModerationModel(source.encoder, source.tokenizer, policy, head_config)
     missing, unexpected = model.heads.load_state_dict(source.heads.state_dict(), strict=False)
@@ -575,7 +587,7 @@ def train(config: TrainConfig) -> TrainSummary:
         hidden=config.head_hidden,
         dropout=config.dropout,
         feature_layers=config.feature_layers,
-        response_max=config.response_max_pool,
+        max_heads=config.max_pool_heads,
     )
     inherited_delta: list[str] = []
     encoder_key = encoder_fingerprint(encoder_path)

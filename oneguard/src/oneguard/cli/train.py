@@ -48,6 +48,18 @@ def _layers(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"expected layer numbers like 3,6; got {text!r}") from None
 
 
+def _pair_heads(text: str) -> tuple[str, ...]:
+    from oneguard.model.heads import MAX_POOL_HEADS
+
+    heads = tuple(h.strip() for h in text.split(",") if h.strip())
+    unknown = [h for h in heads if h not in MAX_POOL_HEADS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"{', '.join(unknown)}: not a pair head; choose from {', '.join(MAX_POOL_HEADS)}"
+        )
+    return heads
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "train",
@@ -87,11 +99,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--feature-layers", type=_layers, default=(6,), help="pooled layers, e.g. 3,6")
     p.add_argument("--head-hidden", type=int, default=256, help="head MLP width (0: linear)")
     p.add_argument(
+        "--max-pool-heads",
+        type=_pair_heads,
+        default=(),
+        metavar="HEADS",
+        help="pair heads that also read the response tokens max-pooled, e.g. 'response' or "
+        "'response,refusal' (an added path that starts at zero from an --init-from model "
+        "without it); needs --finetune-layers",
+    )
+    p.add_argument(
         "--response-max-pool",
-        action="store_true",
-        help="response-harm and refusal heads also read the response tokens max-pooled (an "
-        "added path that starts at zero from an --init-from model without it); needs "
-        "--finetune-layers",
+        action="store_const",
+        dest="max_pool_heads",
+        const=("response", "refusal"),
+        help="shorthand for --max-pool-heads response,refusal",
     )
     p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--max-length", type=int, default=256, help="encoder window in tokens")
@@ -159,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
         cache_lower_states=args.cache_lower_states,
         feature_layers=args.feature_layers,
         head_hidden=args.head_hidden,
-        response_max_pool=args.response_max_pool,
+        max_pool_heads=args.max_pool_heads,
         dropout=args.dropout,
         max_length=args.max_length,
         pair_prompt_tokens=args.pair_prompt_tokens,

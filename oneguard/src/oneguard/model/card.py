@@ -12,6 +12,7 @@ from oneguard.model.artifact import CARD_FILE, ArtifactConfig
 
 BENCHMARK_FILE = "benchmark.json"
 _TASK_NAMES = {"prompt": "Prompt harm", "response": "Response harm", "refusal": "Refusal"}
+_HEAD_NAMES = {"response": "response-harm", "refusal": "refusal"}
 
 
 def _pct(value: float | None) -> str:
@@ -223,9 +224,11 @@ def render_model_card(config: ArtifactConfig, benchmark: dict[str, Any] | None =
         f"- Training regime: {regime}; feature layers {list(config.heads.feature_layers)}, "
         f"head MLP width {config.heads.hidden}"
         + (
-            "; the response-harm and refusal heads also read the response tokens max-pooled "
+            f"; the {' and '.join(_HEAD_NAMES[h] for h in config.heads.max_heads)} "
+            f"head{'s' if len(config.heads.max_heads) > 1 else ''} also read"
+            f"{'' if len(config.heads.max_heads) > 1 else 's'} the response tokens max-pooled "
             "(an added path)."
-            if config.heads.response_max
+            if config.heads.max_heads
             else "."
         ),
         "- Weights: heads (`heads.safetensors`)"

@@ -128,7 +128,7 @@ class ModerationModel(nn.Module):
         parts = [_pool_or_cls(h, judged) for h in hidden] + [
             _pool_or_cls(h, response) for h in hidden
         ]
-        if self.head_config.response_max:
+        if self.head_config.pools_max:
             parts += [_max_or_cls(h, response) for h in hidden]
         return torch.cat(parts, dim=-1)
 
