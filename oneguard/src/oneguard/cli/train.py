@@ -48,16 +48,8 @@ def _layers(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"expected layer numbers like 3,6; got {text!r}") from None
 
 
-def _pair_heads(text: str) -> tuple[str, ...]:
-    from oneguard.model.heads import MAX_POOL_HEADS
-
-    heads = tuple(h.strip() for h in text.split(",") if h.strip())
-    unknown = [h for h in heads if h not in MAX_POOL_HEADS]
-    if unknown:
-        raise argparse.ArgumentTypeError(
-            f"{', '.join(unknown)}: not a pair head; choose from {', '.join(MAX_POOL_HEADS)}"
-        )
-    return heads
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in text.split(",") if name.strip())
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -100,7 +92,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--head-hidden", type=int, default=256, help="head MLP width (0: linear)")
     p.add_argument(
         "--max-pool-heads",
-        type=_pair_heads,
+        type=_names,
         default=(),
         metavar="HEADS",
         help="pair heads that also read the response tokens max-pooled, e.g. 'response' or "

@@ -5,9 +5,9 @@
 * response harm and refusal (binary) read the **pair features**: mean over the prompt+response
   tokens and mean over the response tokens of the pair input, so a head sees the response in
   the light of its prompt. Each head named in ``max_heads`` also reads a max over the
-  response tokens, through a second MLP whose logit is added: a mean dilutes one harmful passage in a
-  long answer, a max keeps it. That path's output layer starts at zero, so a model
-  warm-started from one without it begins with exactly its scores.
+  response tokens, through a second MLP whose logit is added: a mean dilutes one harmful
+  passage in a long answer, a max keeps it. That path's output layer starts at zero, so a
+  model warm-started from one without it begins with exactly its scores.
 
 Features may concatenate several encoder layers (``feature_layers``): for a frozen encoder,
 middle layers carry lexical cues that the last, similarity-tuned layer smooths away.
