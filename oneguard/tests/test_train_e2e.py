@@ -403,31 +403,40 @@ def test_source_weights_must_name_mix_sources_and_be_non_negative(tiny, tmp_path
         train(config(tiny, tmp_path / "m", source_weights={"tiny": -1.0}))
 
 
-def test_max_pooled_response_path_starts_at_zero_and_then_learns(tiny, tmp_path):
-    # Added to a model trained without it, the path leaves every score as it was (its output
-    # layer starts at zero); trained, it changes them and survives save -> load.
-    stage1 = tmp_path / "stage1"
-    train(config(tiny, stage1, finetune_layers=1, epochs=2))
-    base, stored = load_artifact(stage1, encoder_path=tiny[0])
-    assert not stored.heads.max_heads
-    with_max = dataclasses.replace(stored.heads, max_heads=("response", "refusal"))
-    warm, _ = warm_start(stage1, tiny[0], stored.truncation, with_max)
-    texts = [t for t in examples_from_records(read_records(tiny[1]), {}).texts if t.response]
-    before, added = base.score(texts), warm.eval().score(texts)
-    assert np.array_equal(before.response, added.response)
-    assert np.array_equal(before.refusal, added.refusal)
-
-    stage2 = tmp_path / "stage2"
+def _stage_with_max_path(tiny, tmp_path, max_heads, epochs):
+    """A first stage without a max path, then a second from it with ``max_heads``."""
+    stage1, stage2 = tmp_path / "stage1", tmp_path / "stage2"
+    train(config(tiny, stage1, finetune_layers=1, epochs=epochs))
     train(
         config(
             tiny,
             stage2,
             init_from=stage1,
             finetune_layers=1,
-            epochs=2,
-            max_pool_heads=("refusal", "response"),
+            epochs=epochs,
+            max_pool_heads=max_heads,
         )
     )
+    return stage1, stage2
+
+
+def _pair_texts(tiny):
+    return [t for t in examples_from_records(read_records(tiny[1]), {}).texts if t.response]
+
+
+def test_max_pooled_response_path_starts_at_zero_and_then_learns(tiny, tmp_path):
+    # Added to a model trained without it, the path leaves every score as it was (its output
+    # layer starts at zero); trained, it changes them and survives save -> load.
+    stage1, stage2 = _stage_with_max_path(tiny, tmp_path, ("refusal", "response"), epochs=2)
+    base, stored = load_artifact(stage1, encoder_path=tiny[0])
+    assert not stored.heads.max_heads
+    with_max = dataclasses.replace(stored.heads, max_heads=("response", "refusal"))
+    warm, _ = warm_start(stage1, tiny[0], stored.truncation, with_max)
+    texts = _pair_texts(tiny)
+    before, added = base.score(texts), warm.eval().score(texts)
+    assert np.array_equal(before.response, added.response)
+    assert np.array_equal(before.refusal, added.refusal)
+
     trained, trained_config = load_artifact(stage2, encoder_path=tiny[0])
     assert trained_config.heads.max_heads == ("response", "refusal")
     assert "max-pooled" in (stage2 / "MODEL_CARD.md").read_text()
@@ -459,23 +468,11 @@ def test_max_pooled_response_path_starts_at_zero_and_then_learns(tiny, tmp_path)
 def test_max_path_on_the_response_head_alone_leaves_refusal_untouched(tiny, tmp_path):
     # A path on one head adds no module to the other, and that head's scores stay as they were
     # at the warm start; the path's heads are recorded by name and survive save -> load.
-    stage1 = tmp_path / "stage1"
-    train(config(tiny, stage1, finetune_layers=1, epochs=1))
-    base, stored = load_artifact(stage1, encoder_path=tiny[0])
+    stage1, stage2 = _stage_with_max_path(tiny, tmp_path, ("response",), epochs=1)
+    _, stored = load_artifact(stage1, encoder_path=tiny[0])
     one = dataclasses.replace(stored.heads, max_heads=("response",))
     warm, _ = warm_start(stage1, tiny[0], stored.truncation, one)
     assert warm.heads.response_max is not None and warm.heads.refusal_max is None
-    stage2 = tmp_path / "stage2"
-    train(
-        config(
-            tiny,
-            stage2,
-            init_from=stage1,
-            finetune_layers=1,
-            epochs=1,
-            max_pool_heads=("response",),
-        )
-    )
     assert load_artifact(stage2, encoder_path=tiny[0])[1].heads.max_heads == ("response",)
     stored_heads = {k.split(".")[0] for k in load_file(str(stage2 / HEADS_FILE))}
     assert "response_max" in stored_heads and "refusal_max" not in stored_heads
@@ -484,7 +481,7 @@ def test_max_path_on_the_response_head_alone_leaves_refusal_untouched(tiny, tmp_
     both = dataclasses.replace(stored.heads, max_heads=("response", "refusal"))
     warm_both, _ = warm_start(stage2, tiny[0], stored.truncation, both)
     trained, _ = load_artifact(stage2, encoder_path=tiny[0])
-    texts = [t for t in examples_from_records(read_records(tiny[1]), {}).texts if t.response]
+    texts = _pair_texts(tiny)
     assert np.array_equal(trained.score(texts).refusal, warm_both.eval().score(texts).refusal)
 
 

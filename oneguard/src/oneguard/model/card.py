@@ -15,6 +15,14 @@ _TASK_NAMES = {"prompt": "Prompt harm", "response": "Response harm", "refusal": 
 _HEAD_NAMES = {"response": "response-harm", "refusal": "refusal"}
 
 
+def _max_path_clause(max_heads: tuple[str, ...]) -> str:
+    if not max_heads:
+        return "."
+    names = " and ".join(_HEAD_NAMES[h] for h in max_heads)
+    subject = f"{names} heads also read" if len(max_heads) > 1 else f"{names} head also reads"
+    return f"; the {subject} the response tokens max-pooled (an added path)."
+
+
 def _pct(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f}"
 
@@ -222,15 +230,7 @@ def render_model_card(config: ArtifactConfig, benchmark: dict[str, Any] | None =
         "## Model",
         "",
         f"- Training regime: {regime}; feature layers {list(config.heads.feature_layers)}, "
-        f"head MLP width {config.heads.hidden}"
-        + (
-            f"; the {' and '.join(_HEAD_NAMES[h] for h in config.heads.max_heads)} "
-            f"head{'s' if len(config.heads.max_heads) > 1 else ''} also read"
-            f"{'' if len(config.heads.max_heads) > 1 else 's'} the response tokens max-pooled "
-            "(an added path)."
-            if config.heads.max_heads
-            else "."
-        ),
+        f"head MLP width {config.heads.hidden}" + _max_path_clause(config.heads.max_heads),
         "- Weights: heads (`heads.safetensors`)"
         + (
             f" + {len(config.delta_tensors)} fine-tuned encoder tensors as an fp16 delta over the "
