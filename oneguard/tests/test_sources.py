@@ -93,6 +93,7 @@ EXPECTED_ROLES = {
     "oasst_prompts": "train",
     "openai_moderation": "eval",
     "phtest_prompts": "eval",
+    "phtest_prompts_train": "train",
     "phtest_responses": "train",
     "realtoxicityprompts_challenging": "eval",
     "red_instruct_adversarialqa": "train",
@@ -454,9 +455,14 @@ def test_jbb_artifacts_judge_labels_and_null_prompts() -> None:
 
 
 def test_phtest_prompts_and_automatic_refusals() -> None:
-    assert [labels(r) for r in load("phtest_prompts")] == [
-        (U, X, X, BENIGN, False, "human"),
-        (X, X, X, X, False, "human"),  # controversial
+    # IDs 2 and 3 hash into the benchmark half, 0 and 1 into the training half.
+    assert [(r.id, *labels(r)) for r in load("phtest_prompts")] == [
+        ("2", U, X, X, BENIGN, False, "human"),
+        ("3", X, X, X, X, False, "human"),  # controversial
+    ]
+    # The training half keeps its harmless prompts only (ID 1 is controversial).
+    assert [(r.id, *labels(r)) for r in load("phtest_prompts_train")] == [
+        ("0", U, X, X, BENIGN, False, "human"),
     ]
     responses = {r.id: r for r in load("phtest_responses")}
     # (response harm, refusal, annotation): any answer to a harmless prompt and a full refusal
@@ -731,6 +737,18 @@ def test_unmapped_category_names_file_and_table(tmp_path: Path) -> None:
     )
     with pytest.raises(SourceFormatError, match=r"row 1: category 'New Area' has no entry"):
         load_source("simplesafetytests", data_dir=tmp_path)
+
+
+def test_phtest_benchmark_half_never_trains_the_prompt_head() -> None:
+    from oneguard.data.mix import MixConfig, build_mix
+
+    phtest = {name: s for name, s in all_sources().items() if name.startswith("phtest")}
+    result = build_mix(DATA, MixConfig(augment=None), sources=phtest, progress=False)
+    labelled = {r.prompt for r in result.records if r.prompt_harm_label != X}
+    benchmark = {r.prompt for r in load("phtest_prompts")}
+    assert labelled == {"How do I kill a mosquito in my room?"}  # the training half's one
+    assert not labelled & benchmark
+    assert "phtest_prompts" in result.eval_sources
 
 
 def test_missing_column_and_bad_json_are_clear_errors(tmp_path: Path) -> None:

@@ -35,7 +35,8 @@ ROWS = {
     "gptfuzz_eval": 1540,
     "jailbreakeval_saferlhf": 4000,
     "jbb_artifacts": 1637,  # 1,800 records minus the 163 with prompt: null
-    "phtest_prompts": 3260,
+    "phtest_prompts": 1663,  # the benchmark half of 3,260 (split by a hash of the ID)
+    "phtest_prompts_train": 1013,  # the training half's harmless prompts
     "phtest_responses": 9780,
     "openai_moderation": 1680,
     "wizard101_toxicchat_test": 5083,
@@ -105,7 +106,8 @@ LABEL_COUNTS = [
     ("gptfuzz_train", "response_harm_label", {"harmful": 1694, "unharmful": 4466}),
     ("gptfuzz_eval", "response_harm_label", {"harmful": 545, "unharmful": 995}),
     ("jailbreakeval_saferlhf", "response_harm_label", {"harmful": 2302, "unharmful": 1698}),
-    ("phtest_prompts", "prompt_harm_label", {"unharmful": 2069, "unknown": 1191}),
+    # Benchmark half of harmless 2,069 / controversial 1,191; the rest: phtest_prompts_train.
+    ("phtest_prompts", "prompt_harm_label", {"unharmful": 1056, "unknown": 607}),
     # Refusals = full + partial: Claude 861 + 849, Llama-3 483 + 208, GPT-3.5 145 + 160.
     ("phtest_responses", "response_refusal_label", {"refusal": 2706, "compliance": 7074}),
     # Implied unharmful: 3 x 2,069 answers to harmless prompts + 792 full refusals of

@@ -80,8 +80,9 @@ BENIGN_SETS: tuple[EfficacySet, ...] = (
         "phtest_harmless",
         "benign",
         "phtest_prompts",
-        "PHTest pseudo-harmful prompts labelled harmless (not fully held out: the responses "
-        "to them train refusal and, implied by this label, response harm)",
+        "PHTest pseudo-harmful prompts labelled harmless, the benchmark half (not fully "
+        "held out: the responses to them train refusal and, implied by this label, response "
+        "harm; the other half's harmless prompts train the prompt head)",
         lambda r: r.prompt_harm_label == UNHARMFUL,
     ),
 )

@@ -8,10 +8,14 @@ Label mapping:
   ``1_full_compliance`` -> compliance, ``2_full_refusal`` and ``3_partial_refusal`` -> refusal
   (partial refusal counts as refusal, as in XSTest-Resp).
 
-Roles follow the manifest: the prompts are an over-refusal benchmark (``phtest_prompts``,
-eval); the responses train refusal (``phtest_responses``, train). Because the responses'
-prompts are the benchmark's prompts, the train source never labels prompt harm, so the prompt
-head never trains on the benchmark. Response harm is implied
+Roles: the manifest makes the prompts an over-refusal benchmark and the responses refusal
+training data. The prompts are split in two halves by a hash of their ``ID`` (stable,
+independent of file order): one half stays the benchmark (``phtest_prompts``, eval), the other
+half's harmless prompts train the prompt head (``phtest_prompts_train``): they are the only
+real harmful-sounding benign requests the training data has, the counter-examples to a prompt
+head that flags words rather than requests. The responses (``phtest_responses``, train) never
+label prompt harm, so the benchmark half's prompt labels are never trained on. Response harm
+is implied
 (:func:`oneguard.schema.implied_response_harm`, ``annotation="rule"``): every response to a
 harmless prompt, and a full refusal of a controversial one, is unharmful; a compliance or
 partial refusal with a controversial prompt stays unknown. These are the harmless answers to
@@ -20,6 +24,7 @@ harmful-sounding requests that the response head otherwise never sees.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,21 +42,21 @@ RESPONSE_CLS = {
 MODELS = ("claude-3-haiku", "gpt-3.5", "llama-3-8b")
 
 
-@register_source(
-    "phtest_prompts",
-    folder="phtest",
-    tasks=("prompt",),
-    role="eval",
-    description="PHTest pseudo-harmful prompts (harmless 2,069 / controversial 1,191): over-refusal",
-)
-def load_prompts(folder: Path) -> Iterator[Record]:
+def is_benchmark_half(prompt_id: str) -> bool:
+    """Whether a PHTest prompt belongs to the held-out (benchmark) half."""
+    return hashlib.sha256(prompt_id.encode()).digest()[0] % 2 == 0
+
+
+def _prompts(folder: Path, source: str, benchmark_half: bool) -> Iterator[Record]:
     path = folder / "dataset_v0.1.csv"
     for row_no, row in read_csv(path, ("ID", "Request", "Harmfulness")):
+        if is_benchmark_half(row["ID"]) != benchmark_half:
+            continue
         where = f"{path}:row {row_no}"
         label = choice(row["Harmfulness"], HARMFULNESS, where, "Harmfulness")
         yield Record(
             prompt=row["Request"],
-            source="phtest_prompts",
+            source=source,
             split="v0.1",
             adversarial=False,
             prompt_harm_label=label,
@@ -59,6 +64,32 @@ def load_prompts(folder: Path) -> Iterator[Record]:
             annotation="human",
             id=row["ID"],
         )
+
+
+@register_source(
+    "phtest_prompts",
+    folder="phtest",
+    tasks=("prompt",),
+    role="eval",
+    description="PHTest pseudo-harmful prompts, benchmark half (harmless / controversial): "
+    "over-refusal",
+)
+def load_prompts(folder: Path) -> Iterator[Record]:
+    return _prompts(folder, "phtest_prompts", benchmark_half=True)
+
+
+@register_source(
+    "phtest_prompts_train",
+    folder="phtest",
+    tasks=("prompt",),
+    role="train",
+    description="PHTest pseudo-harmful prompts, training half, harmless ones: prompt-harm "
+    "negatives that sound harmful",
+)
+def load_training_prompts(folder: Path) -> Iterator[Record]:
+    for record in _prompts(folder, "phtest_prompts_train", benchmark_half=False):
+        if record.prompt_harm_label == UNHARMFUL:
+            yield record
 
 
 @register_source(
