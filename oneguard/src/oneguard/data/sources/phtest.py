@@ -14,12 +14,13 @@ independent of file order): one half stays the benchmark (``phtest_prompts``, ev
 half's harmless prompts train the prompt head (``phtest_prompts_train``): they are the only
 real harmful-sounding benign requests the training data has, the counter-examples to a prompt
 head that flags words rather than requests. The responses (``phtest_responses``, train) never
-label prompt harm, so the benchmark half's prompt labels are never trained on. Response harm
-is implied
-(:func:`oneguard.schema.implied_response_harm`, ``annotation="rule"``): every response to a
-harmless prompt, and a full refusal of a controversial one, is unharmful; a compliance or
-partial refusal with a controversial prompt stays unknown. These are the harmless answers to
-harmful-sounding requests that the response head otherwise never sees.
+label prompt harm, so the benchmark half's prompt labels are never trained on.
+
+Response harm is implied (:func:`oneguard.schema.implied_response_harm`,
+``annotation="rule"``): every response to a harmless prompt, and a full refusal of a
+controversial one, is unharmful; a compliance or partial refusal with a controversial prompt
+stays unknown. These are the harmless answers to harmful-sounding requests that the response
+head otherwise never sees.
 """
 
 from __future__ import annotations
