@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from oneguard.cli import EXIT_ERROR, main
 from oneguard.data.augment import AUGMENT_PREFIX, DEFAULT_PAIR_VARIANTS, AugmentConfig
+from oneguard.data.cross import CROSS_PREFIX
 from oneguard.data.dedup import normalize_text
 from oneguard.data.mix import (
     DEV,
@@ -246,6 +247,23 @@ def test_pair_variants_keep_answers_and_are_recorded_for_rebuilding(
     # The card's rebuild command names the count only when it is not the CLI's default.
     assert "--augment-pairs" not in _mix_command({"augment_pairs": DEFAULT_PAIR_VARIANTS})
     assert _mix_command({"augment_pairs": 6}).endswith(" --augment-pairs 6")
+
+
+def test_cross_pairs_join_the_train_split_only(data_dir, fixtures_dir, config, tmp_path) -> None:
+    plain = _build(data_dir, fixtures_dir, config).records
+    result = _build(data_dir, fixtures_dir, replace(config, cross_pairs=8))
+    crossed = [r for r in result.records if r.source.startswith(CROSS_PREFIX)]
+    # The toy sources answer no request harmfully: only harmless answers behind harmful asks.
+    assert len(crossed) == 4 and {r.response_harm_label for r in crossed} == {UNHARMFUL}
+    assert {r.split for r in crossed} == {TRAIN}
+    assert result.records[: len(plain)] == plain and len(result.records) == len(plain) + 4
+    out = tmp_path / "cross.parquet"
+    write_mix(result, out)
+    assert rebuild_options(out)["cross_pairs"] == 8
+    assert _mix_command({"augment_pairs": DEFAULT_PAIR_VARIANTS, "cross_pairs": 8}).endswith(
+        " --cross-pairs 8"
+    )
+    assert "--cross-pairs" not in _mix_command({"augment_pairs": DEFAULT_PAIR_VARIANTS})
 
 
 def test_keep_split_from_an_earlier_mix(data_dir, fixtures_dir, config, tmp_path) -> None:

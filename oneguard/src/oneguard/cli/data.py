@@ -99,6 +99,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     build.add_argument("--no-augment", action="store_true", help="skip adversarial augmentation")
     build.add_argument(
+        "--cross-pairs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="train-split rows pairing one record's prompt with another's response, labelled "
+        "by the response alone: half harmless answers behind harmful requests, half harmful "
+        "answers behind benign ones (default: %(default)s)",
+    )
+    build.add_argument(
         "--exclude",
         action="append",
         default=[],
@@ -163,6 +172,7 @@ def run_build(args: argparse.Namespace) -> int:
             exclude=tuple(args.exclude),
             strict_eval_dedup=args.strict_dedup,
             keep_split_from=args.keep_split_from,
+            cross_pairs=args.cross_pairs,
         )
         started = time.perf_counter()
         result = build_mix(_data_dir(args.data_dir), config, progress=not args.quiet)

@@ -12,7 +12,8 @@ Steps, in order (each one reported in the summary):
    a prompt, including the augmented variants of that prompt, lands on the same side; with
    ``keep_split_from``, prompts an earlier mix had already placed keep their side, so a model
    fine-tuned from one trained on that mix is still scored on prompts it never saw;
-7. write Parquet (the :class:`~oneguard.schema.Record` fields, zstd) and a summary (markdown
+7. optionally, cross pairs made from the train split (:mod:`oneguard.data.cross`);
+8. write Parquet (the :class:`~oneguard.schema.Record` fields, zstd) and a summary (markdown
    and JSON) next to it.
 """
 
@@ -32,6 +33,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from oneguard.data.augment import AUGMENT_PREFIX, AugmentConfig, augment_pairs, source_family
+from oneguard.data.cross import cross_pairs
 from oneguard.data.dedup import (
     DedupReport,
     EvalIndex,
@@ -89,6 +91,8 @@ class MixConfig:
     strict_eval_dedup: bool = False
     #: An earlier mix (Parquet) whose train/dev side each of its prompts keeps in this one.
     keep_split_from: str | None = None
+    #: Cross pairs added to the train split (:mod:`oneguard.data.cross`; 0: none).
+    cross_pairs: int = 0
 
 
 @dataclass
@@ -330,6 +334,19 @@ def build_mix(
         ]
     lap("balance+split")
 
+    if config.cross_pairs > 0:
+        crossed = cross_pairs(
+            [r for r in records if r.split == TRAIN], config.cross_pairs, config.seed
+        )
+        for record in crossed:
+            overlap = index.overlap(record)
+            if overlap is None:
+                records.append(record)
+            else:
+                report.eval_response[record.source] += 1
+                report.eval_hits[overlap.eval_source] += 1
+        lap("cross pairs")
+
     return MixResult(
         records=records,
         loaded=counts,
@@ -531,6 +548,7 @@ def summary_dict(result: MixResult) -> dict[str, object]:
             "exclude": list(result.config.exclude),
             "strict_eval_dedup": result.config.strict_eval_dedup,
             "keep_split_from": result.config.keep_split_from,
+            "cross_pairs": result.config.cross_pairs,
         },
         "train_sources": result.train_sources,
         "eval_sources": result.eval_sources,
@@ -571,7 +589,8 @@ def rebuild_options(path: str | Path) -> dict[str, Any]:
     """How to rebuild the mix at ``path`` with today's registry, read from its summary:
     ``keep_split_from`` (the earlier mix whose dev split it kept, or None), ``exclude``
     (sources it was built without: those excluded then, and those registered since) and
-    ``augment_pairs`` (its prompt+response variants; 0 for mixes built before they existed),
+    ``augment_pairs`` (its prompt+response variants; 0 for mixes built before they existed)
+    and ``cross_pairs`` (0 likewise),
     so a model card can give the exact command. Empty when the summary is missing or
     unreadable."""
     summary = summary_paths(path)[1]
@@ -594,6 +613,7 @@ def rebuild_options(path: str | Path) -> dict[str, Any]:
         "keep_split_from": keep if isinstance(keep, str) else None,
         "exclude": sorted(excluded),
         "augment_pairs": int(augment.get("n_pairs", 0)),
+        "cross_pairs": int(config.get("cross_pairs", 0)),
     }
 
 
