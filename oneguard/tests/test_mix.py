@@ -264,6 +264,8 @@ def test_cross_pairs_join_the_train_split_only(data_dir, fixtures_dir, config, t
         " --cross-pairs 8"
     )
     assert "--cross-pairs" not in _mix_command({"augment_pairs": DEFAULT_PAIR_VARIANTS})
+    with pytest.raises(MixError, match="cross pairs must be 0 or more"):
+        _build(data_dir, fixtures_dir, replace(config, cross_pairs=-1))
 
 
 def test_keep_split_from_an_earlier_mix(data_dir, fixtures_dir, config, tmp_path) -> None:

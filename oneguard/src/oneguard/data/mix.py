@@ -270,6 +270,8 @@ def build_mix(
     under ``data_dir``. Raises :class:`MixError` when a folder is missing or nothing is left.
     """
     config = config or MixConfig()
+    if config.cross_pairs < 0:
+        raise MixError(f"cross pairs must be 0 or more, got {config.cross_pairs}")
     data_dir = Path(data_dir)
     timings: dict[str, float] = {}
     clock = time.perf_counter()

@@ -173,8 +173,9 @@ def _mix_command(mix: dict[str, Any]) -> str:
     pairs = int(mix.get("augment_pairs", 0))
     if pairs != DEFAULT_PAIR_VARIANTS:
         command += f" --augment-pairs {pairs}"
-    if int(mix.get("cross_pairs", 0)):
-        command += f" --cross-pairs {int(mix['cross_pairs'])}"
+    cross = int(mix.get("cross_pairs", 0))
+    if cross:
+        command += f" --cross-pairs {cross}"
     return command
 
 
