@@ -34,6 +34,7 @@ from oneguard.train import (
     bucketed_batches,
     examples_from_records,
     read_records,
+    subsample_rows,
     train,
     warm_start,
 )
@@ -385,6 +386,35 @@ def test_prompt_swapped_refusal_copies_keep_only_the_refusal_label():
     )
     assert all(str(s).startswith("prompt-swap:") for s in grown.source[copies])
     assert add_prompt_swapped_refusals(examples, train_rows, 0.0, seed=0)[0] is examples
+
+
+def test_pair_share_sets_the_share_of_response_rows_in_the_sample():
+    examples = examples_from_records(tiny_records(), {})
+    rows = np.arange(len(examples.texts))
+    with_response = examples.has_response
+    n_pairs, n_prompts = int(with_response.sum()), int((~with_response).sum())
+    assert n_pairs > 4 and n_prompts > 4
+    size = min(n_pairs, n_prompts)
+    # Without a share: the seeded uniform sample training always drew.
+    uniform = subsample_rows(examples, rows, size, seed=3)
+    expected = np.sort(np.random.default_rng(3).choice(rows, size, replace=False))
+    assert uniform.tolist() == expected.tolist()
+    for share in (0.0, 0.25, 1.0):
+        sample = subsample_rows(examples, rows, size, seed=3, pair_share=share)
+        assert len(sample) == len(set(sample.tolist())) == size
+        assert with_response[sample].sum() == round(share * size)
+    # A side too small for its share is taken whole; the other fills the sample.
+    everything_but_one = len(rows) - 1
+    sample = subsample_rows(examples, rows, everything_but_one, seed=3, pair_share=1.0)
+    assert with_response[sample].sum() == n_pairs and len(sample) == everything_but_one
+    assert subsample_rows(examples, rows, len(rows), seed=3, pair_share=0.5) is rows
+
+
+def test_pair_share_needs_a_sample_size_and_a_share_in_range(tiny, tmp_path):
+    with pytest.raises(TrainError, match="set max_train_rows"):
+        train(config(tiny, tmp_path / "m", pair_share=0.5))
+    with pytest.raises(TrainError, match=r"pair_share must be in \[0, 1\]"):
+        train(config(tiny, tmp_path / "m", pair_share=1.5, max_train_rows=10))
 
 
 def test_source_weights_scale_a_source_and_its_augmented_variants():

@@ -74,6 +74,7 @@ from oneguard.model.training_data import (
     examples_from_records,
     read_records,
     split_indices,
+    subsample_rows,
 )
 from oneguard.model.truncation import TruncationPolicy
 from oneguard.paths import cache_dir, fingerprint_model
@@ -86,6 +87,7 @@ __all__ = [
     "add_prompt_swapped_refusals",
     "calibrate_artifact",
     "examples_from_records",
+    "subsample_rows",
     "train",
 ]
 
@@ -144,6 +146,8 @@ class TrainConfig:
     dev_fraction: float = 0.05
     #: Train on at most this many training rows (seeded sample), e.g. for a CPU fine-tune.
     max_train_rows: int | None = None
+    #: Share of that sample drawn from rows with a response (None: a uniform sample).
+    pair_share: float | None = None
     #: Share of refusal-labelled training rows copied with a random other prompt (refusal
     #: label only); see :func:`add_prompt_swapped_refusals`.
     refusal_prompt_swap: float = 0.5
@@ -187,6 +191,10 @@ class TrainConfig:
         negative = {k: w for k, w in self.source_weights.items() if w < 0}
         if negative:
             raise TrainError(f"source weights must be >= 0, got {negative}")
+        if self.pair_share is not None and not 0.0 <= self.pair_share <= 1.0:
+            raise TrainError(f"pair_share must be in [0, 1], got {self.pair_share}")
+        if self.pair_share is not None and not self.max_train_rows:
+            raise TrainError("pair_share shapes the --max-train-rows sample; set max_train_rows")
         if not 0.0 <= self.refusal_prompt_swap <= 1.0:
             raise TrainError("refusal_prompt_swap must be in [0, 1]")
         if self.finetune_layers < -1:
@@ -212,6 +220,8 @@ class TrainConfig:
         skip = {"mix", "out", "work_dir", "encoder", "init_from", "device", "checkpoint_every"}
         skip |= {"threads", "progress", "command", "time_budget_s", "eval_batch_size"}
         data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
+        if self.pair_share is None:  # keys of runs from before the option stay as they were
+            del data["pair_share"]
         data["feature_layers"] = list(self.feature_layers)
         data["max_pool_heads"] = list(self.max_pool_heads)
         return data
@@ -566,9 +576,10 @@ def train(config: TrainConfig) -> TrainSummary:
     examples = examples_from_records(records, config.annotation_weights, config.source_weights)
     del records
     train_rows, dev_rows, dev_how = split_indices(examples, config.dev_fraction, config.seed)
-    if config.max_train_rows and len(train_rows) > config.max_train_rows:
-        rng = np.random.default_rng(config.seed)
-        train_rows = np.sort(rng.choice(train_rows, config.max_train_rows, replace=False))
+    if config.max_train_rows:
+        train_rows = subsample_rows(
+            examples, train_rows, config.max_train_rows, config.seed, config.pair_share
+        )
     examples, train_rows = add_prompt_swapped_refusals(
         examples, train_rows, config.refusal_prompt_swap, config.seed
     )

@@ -133,6 +133,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--dev-fraction", type=float, default=0.05, help="if the mix has no dev rows")
     p.add_argument("--max-train-rows", type=int, default=None, help="seeded subsample of train")
     p.add_argument(
+        "--pair-share",
+        type=float,
+        default=None,
+        help="share of the --max-train-rows sample taken from rows with a response "
+        "(default: a uniform sample, about 0.4 on the shipped mix)",
+    )
+    p.add_argument(
         "--refusal-prompt-swap",
         type=float,
         default=0.5,
@@ -189,6 +196,7 @@ def run(args: argparse.Namespace) -> int:
         source_weights=args.source_weights,
         dev_fraction=args.dev_fraction,
         max_train_rows=args.max_train_rows,
+        pair_share=args.pair_share,
         refusal_prompt_swap=args.refusal_prompt_swap,
         seed=args.seed,
         device=args.device,

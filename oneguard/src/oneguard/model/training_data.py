@@ -136,6 +136,37 @@ def split_indices(
     return np.flatnonzero(~is_dev), np.flatnonzero(is_dev), how
 
 
+def subsample_rows(
+    examples: LabelledExamples,
+    rows: np.ndarray,
+    max_rows: int,
+    seed: int,
+    pair_share: float | None = None,
+) -> np.ndarray:
+    """A seeded sample of at most ``max_rows`` of ``rows``, sorted.
+
+    With ``pair_share``, that share of the sample comes from rows with a response (the input
+    of the response and refusal heads) and the rest from prompt-only rows; a side too small
+    for its share is taken whole and the other side fills the sample. Why: a CPU epoch sees a
+    subsample, and drawn uniformly it holds response rows only in their share of the mix
+    (about 40%), while the response head is the one short of its target.
+    """
+    if len(rows) <= max_rows:
+        return rows
+    rng = np.random.default_rng(seed)
+    if pair_share is None:
+        return np.sort(rng.choice(rows, max_rows, replace=False))
+    with_response = examples.has_response[rows]
+    pairs, prompts = rows[with_response], rows[~with_response]
+    n_prompts = min(len(prompts), max_rows - min(len(pairs), round(pair_share * max_rows)))
+    n_pairs = max_rows - n_prompts
+    chosen = [
+        rng.choice(pairs, n_pairs, replace=False),
+        rng.choice(prompts, n_prompts, replace=False),
+    ]
+    return np.sort(np.concatenate(chosen))
+
+
 def add_prompt_swapped_refusals(
     examples: LabelledExamples, train_rows: np.ndarray, fraction: float, seed: int
 ) -> tuple[LabelledExamples, np.ndarray]:
